@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test command of the README: notebook tests (nbdev_test) then pytest. Fails if either runs nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export EMM_DATA="${EMM_DATA:-$(cd .. && pwd)/shared/data/cifar10}"
+export MPLBACKEND=Agg
+out=$(nbdev_test --n_workers 2 --timing 2>&1) || { echo "$out"; exit 1; }
+echo "$out"
+if echo "$out" | grep -q "No files were eligible"; then echo "nbdev_test ran no notebook" >&2; exit 1; fi
+python -m pytest -q tests "$@"
