@@ -1,0 +1,211 @@
+"""The docs site: built offline from the current notebooks (tools/build_docs.py), then checked as a reader's
+browser would load it: a page per notebook, nothing fetched from the internet, every equation typeset by KaTeX,
+every image and internal link present, navigation reaching every page. One build (~10-30 s), shared by the tests."""
+import base64, json, os, re, subprocess, sys, posixpath
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NBS = ROOT/'nbs'
+EXTERNAL = re.compile(r'^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|//)')   # a scheme (https:, data:, mailto:) or protocol-relative
+MAX_PAGE, MAX_SITE = 3e6, 30e6                            # bytes: saved outputs stay small (PNG figures, no dumps)
+
+
+class Page(HTMLParser):
+    "What the checks need from one HTML page: its tags and attributes, ids, and text outside code and maths."
+    SKIP = {'code', 'pre', 'script', 'style', 'math', 'annotation', 'title'}
+    VOID = {'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr'}
+
+    def __init__(self, text):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.ids, self.text, self.scripts, self.styles, self.stack = [], set(), [], [], [], []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: (v or '') for k, v in attrs}
+        self.tags.append((tag, a))
+        if a.get('id'): self.ids.add(a['id'])
+        if a.get('name') and tag == 'a': self.ids.add(a['name'])
+        if tag not in self.VOID: self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in self.stack:
+            while self.stack and self.stack.pop() != tag: pass
+
+    def handle_data(self, data):
+        top = self.stack[-1] if self.stack else ''
+        if top == 'script': self.scripts.append(data)
+        elif top == 'style': self.styles.append(data)
+        if not (set(self.stack) & self.SKIP): self.text.append(data)
+
+
+@pytest.fixture(scope='module')
+def site(tmp_path_factory):
+    "Build the site once into a temp folder, with quarto, sudo and pip on PATH as traps that must never run."
+    tmp = tmp_path_factory.mktemp('docs')
+    trap, called = tmp/'trap', tmp/'called'
+    trap.mkdir()
+    for name in ('quarto', 'sudo', 'pip', 'pip3'):
+        (trap/name).write_text(f'#!/bin/sh\necho {name} "$@" >> {called}\nexit 1\n')
+        (trap/name).chmod(0o755)
+    env = {**os.environ, 'PATH': f"{trap}{os.pathsep}{os.environ.get('PATH', '')}"}
+    out = tmp/'_docs'
+    r = subprocess.run([sys.executable, str(ROOT/'tools'/'build_docs.py'), '--out', str(out), '--json'],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, f"docs build failed:\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}"
+    assert not called.exists(), f"the build called {called.read_text()}"
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    print(f"\ndocs: {summary['pages']} pages, {summary['equations']} equations, {summary['bytes']/1e6:.2f} MB, {summary['seconds']} s")
+    pages = {p.relative_to(out).as_posix(): Page(p.read_text(encoding='utf-8')) for p in sorted(out.rglob('*.html'))}
+    return out, pages, summary
+
+
+def notebooks():
+    "The notebooks nbdev renders: under nbs/, not in `_` or `.` folders, not `_*.ipynb`."
+    return [p for p in sorted(NBS.rglob('*.ipynb')) if not any(s[0] in '_.' for s in p.relative_to(NBS).parts)]
+
+
+def expected_page(nb:Path) -> str:
+    "The page a notebook becomes: nbdev's name (number prefix dropped, `00_data.ipynb` -> `data.html`)."
+    r = nb.relative_to(NBS)
+    return (r.parent/re.sub(r'^\d+[a-zA-Z0-9]*_', '', r.name.lower())).with_suffix('.html').as_posix()
+
+
+def resolve(page:str, href:str) -> tuple[str, str]:
+    "A relative link on `page` as (site path, anchor)."
+    u = urlsplit(href)
+    path = unquote(u.path)
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(page), path)) if path else page
+    if path.endswith('/') or target == '.': target = posixpath.join(target, 'index.html').lstrip('./')
+    return target, u.fragment
+
+
+def test_clean_build(site):
+    "The build reports no warnings: no ignored config keys, no broken links, no TeX that KaTeX rejects."
+    _, _, s = site
+    assert not s['warnings'], '\n'.join(s['warnings'])
+
+
+def test_every_notebook_has_a_page(site):
+    out, pages, _ = site
+    nbs = notebooks()
+    assert nbs, "no notebooks found"
+    missing = [f"{nb.relative_to(NBS)} -> {expected_page(nb)}" for nb in nbs if expected_page(nb) not in pages]
+    assert not missing, f"notebooks without a page: {missing}"
+    for nb in nbs:
+        p = pages[expected_page(nb)]
+        assert any(t == 'main' for t, _ in p.tags), f"{expected_page(nb)} has no main content"
+        # each page opens with prose: the `> subtitle` under the notebook's `# Title` becomes its description
+        assert any(t == 'meta' and a.get('name') == 'description' and a.get('content', '').strip() for t, a in p.tags), \
+            f"{nb.relative_to(NBS)}: no `> description` line under the title"
+
+
+def test_navigation_reaches_every_page(site):
+    "The home page's navbar and sidebar link to every notebook's page (a notebook outside the sections is lost)."
+    _, pages, _ = site
+    home = pages['index.html']
+    linked = {resolve('index.html', a['href'])[0] for t, a in home.tags if t == 'a' and a.get('href') and not EXTERNAL.match(a['href'])}
+    assert any(t == 'nav' for t, _ in home.tags) and any(a.get('id') == 'quarto-sidebar' for _, a in home.tags), "no navbar/sidebar"
+    lost = [expected_page(nb) for nb in notebooks() if expected_page(nb) not in linked]
+    assert not lost, f"pages not in the sidebar or navbar (put the notebook under a folder _quarto.yml lists): {lost}"
+
+
+def test_nothing_loaded_from_the_internet(site):
+    "No script, stylesheet, font, image or frame from outside the site; plain <a href> links out are fine."
+    out, pages, _ = site
+    bad = []
+    for name, p in pages.items():
+        for tag, a in p.tags:
+            for attr in ('src', 'srcset', 'poster', 'data') + (('href',) if tag in ('link', 'use', 'image') else ()):
+                v = a.get(attr, '')
+                if tag == 'link' and a.get('rel') in ('canonical', 'alternate'): continue
+                if v and EXTERNAL.match(v.strip()) and not v.strip().startswith('data:'): bad.append(f"{name}: <{tag} {attr}={v[:80]}>")
+            if 'url(' in a.get('style', '') and re.search(r'url\(\s*["\']?(?:https?:)?//', a['style']): bad.append(f"{name}: style url")
+        for s in p.scripts:
+            if re.search(r'''(?:import\b[^'"]*|from\s*|src\s*=\s*|fetch\(\s*|import\(\s*)["'](?:https?:)?//''', s): bad.append(f"{name}: inline script loads {s[:80]}")
+        for s in p.styles:
+            if re.search(r'(?:url\(|@import)\s*["\']?(?:https?:)?//', s): bad.append(f"{name}: inline style loads from outside")
+        if re.search(r'cdn\.jsdelivr|unpkg\.com|cdnjs|googleapis|mathjax', ''.join(f'{a}' for _, a in p.tags)): bad.append(f"{name}: names a CDN")
+    for css in out.rglob('*.css'):
+        t = css.read_text(encoding='utf-8', errors='replace')
+        for u in re.findall(r'(?:url\(|@import\s+)\s*["\']?([^"\')\s;]+)', t):
+            if u.startswith('data:'): continue
+            if EXTERNAL.match(u): bad.append(f"{css.relative_to(out)}: loads {u[:80]}")
+            elif not (css.parent/unquote(u.split('?')[0].split('#')[0])).exists(): bad.append(f"{css.relative_to(out)}: missing {u}")
+    assert not bad, '\n'.join(bad[:30])
+
+
+def test_local_assets_exist(site):
+    "Every local script, stylesheet and image a page loads is in the site; embedded images decode."
+    out, pages, _ = site
+    bad = []
+    for name, p in pages.items():
+        for tag, a in p.tags:
+            for attr in ('src',) + (('href',) if tag == 'link' else ()):
+                v = a.get(attr, '').strip()
+                if not v or (EXTERNAL.match(v) and not v.startswith('data:')): continue
+                if v.startswith('data:'):
+                    m = re.match(r'data:[\w/+.-]+;base64,(.*)$', v, re.S)
+                    if tag == 'img' and not (m and len(base64.b64decode(m.group(1))) > 0): bad.append(f"{name}: bad data: image")
+                    continue
+                target, _ = resolve(name, v)
+                if not (out/target).is_file(): bad.append(f"{name}: <{tag} {attr}={v}> missing")
+    assert not bad, '\n'.join(bad[:30])
+    assert any(t == 'img' for p in pages.values() for t, _ in p.tags), "no figure anywhere on the site"
+
+
+def test_equations_are_katex(site):
+    "Every `$..$`/`$$..$$` became KaTeX HTML at build time: no raw TeX left in the text, no KaTeX error."
+    out, pages, s = site
+    sources = ''.join(''.join(c['source']) for nb in notebooks() for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'markdown')
+    if '$' in sources: assert s['equations'] > 0, "notebooks hold maths but no equation was rendered"
+    bad = []
+    for name, p in pages.items():
+        html = (out/name).read_text(encoding='utf-8')
+        spans = re.findall(r'<span class="math (?:inline|display)">(.{0,40})', html)
+        bad += [f"{name}: math span not typeset: {x}" for x in spans if not x.startswith('<span class="katex')]
+        if 'katex-error' in html: bad.append(f"{name}: KaTeX error: {re.search(r'katex-error[^>]*title=.([^>]{0,120})', html).group(1)}")
+        text = ''.join(p.text)
+        for m in re.finditer(r'\$\$|\\\(|\\\[|(?<![\\\w$])\$(?=\S)[^$\n]{1,200}(?<=[^\s\\])\$(?!\d)', text):
+            bad.append(f"{name}: raw TeX in the text: {text[max(0, m.start()-30):m.end()+30]!r}")
+        if 'class="katex' in html:
+            css = [a['href'] for t, a in p.tags if t == 'link' and 'katex' in a.get('href', '')]
+            if not css or not (out/resolve(name, css[0])[0]).is_file(): bad.append(f"{name}: typeset maths but no local KaTeX stylesheet")
+        if any('katex' in a.get('src', '') for t, a in p.tags if t == 'script'): bad.append(f"{name}: loads KaTeX JavaScript (not needed)")
+        for hid, inner in re.findall(r'<h[1-6][^>]*data-anchor-id="([^"]+)"[^>]*>(.*?)</h[1-6]>', html, re.S):
+            toc = re.search(r'<a href="#' + re.escape(hid) + r'" id="toc-[^>]*>(.*?)</a>', html, re.S)
+            if 'class="math' in inner and toc and 'class="katex' not in toc.group(1): bad.append(f"{name}: table of contents shows TeX for #{hid}")
+    assert not bad, '\n'.join(bad[:30])
+
+
+def internal_links(pages):
+    "Every (page, href, target, anchor) of an <a> link inside the site."
+    for name, p in pages.items():
+        for tag, a in p.tags:
+            href = a.get('href', '')
+            if tag == 'a' and href and not EXTERNAL.match(href): yield (name, href, *resolve(name, href))
+
+
+def test_internal_links_resolve(site):
+    "Every link inside the site reaches a file of the site."
+    out, pages, _ = site
+    bad = [f"{name}: {href} -> {target} missing" for name, href, target, _ in internal_links(pages) if not (out/target).exists()]
+    assert not bad, '\n'.join(bad[:30])
+
+
+def test_anchors_exist(site):
+    """Every #anchor names an id on its page. nbdev links a backticked name to its show_doc entry: a name with no
+    show_doc on its page (a method, a private helper) gives a dead anchor: add `show_doc(Class.method)` or drop the backticks."""
+    out, pages, _ = site
+    bad = [f"{name}: {href}: no id {anchor!r} on {target}" for name, href, target, anchor in internal_links(pages)
+           if anchor and target in pages and anchor not in pages[target].ids]
+    assert not bad, '\n'.join(bad[:30])
+
+
+def test_site_is_small(site):
+    out, pages, s = site
+    big = [f"{n} {(out/n).stat().st_size/1e6:.1f} MB" for n in pages if (out/n).stat().st_size > MAX_PAGE]
+    assert not big, f"pages over {MAX_PAGE/1e6:.0f} MB (saved outputs too large: use small PNG figures): {big}"
+    assert s['bytes'] < MAX_SITE, f"site is {s['bytes']/1e6:.1f} MB"
