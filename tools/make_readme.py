@@ -16,7 +16,7 @@ for c in nb['cells']:
         # the front-matter cell: '# Title' + '> description' (nbdev turns it into the page title)
         parts.append(src)
     elif c['cell_type'] == 'code':
-        if re.search(r'^#\|\s*(hide|exec_doc|include:\s*false)', src, re.M): continue
+        if re.search(r'^#\|\s*(hide|exec_doc|include:\s*false|echo:\s*false)', src, re.M): continue
         code = '\n'.join(l for l in src.splitlines() if not l.startswith('#|')).strip()
         if code: parts.append(f'```python\n{code}\n```')
 out = '<!-- WARNING: generated from nbs/index.ipynb by tools/make_readme.py; edit the notebook -->\n\n' + '\n\n'.join(parts) + '\n'

@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export EMM_DATA="${EMM_DATA:-$(cd .. && pwd)/shared/data/cifar10}"
 export MPLBACKEND=Agg
+# nbdev_test runs 2 notebooks at once on 2 cores: one OpenMP thread each avoids spin-wait oversubscription
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 out=$(nbdev_test --n_workers 2 --timing 2>&1) || { echo "$out"; exit 1; }
 echo "$out"
 if echo "$out" | grep -q "No files were eligible"; then echo "nbdev_test ran no notebook" >&2; exit 1; fi

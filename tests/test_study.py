@@ -1,0 +1,62 @@
+"The study runner end to end at the smoke preset: bad requests refused, results files, kill and resume."
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import pytest
+
+EXPERIMENTS = ('data_size', 'resolution', 'conditioning', 'label_classes')
+
+def emm_study(*args, **kw):
+    return subprocess.run([sys.executable, '-c', 'import sys; from emm_nb.study import main; sys.exit(main())', *args],
+                          capture_output=True, text=True, **kw)
+
+@pytest.mark.parametrize('args,msg', [
+    (['--preset', 'laptop'], 'unknown preset'),
+    (['--factors', 'data_size,hair'], 'unknown factor'),
+    (['-p', 'colour', 'red'], 'unknown parameter'),
+    (['-p', 'ns', '[]'], 'empty grid'),
+    (['-p', 'eps', '1.5'], 'eps'),
+    (['-p', 'out_dir', 'x'], 'set by the runner'),
+])
+def test_bad_requests_refused_before_running(tmp_path, args, msg):
+    r = emm_study('--out', str(tmp_path / 'o'), *args)
+    assert r.returncode == 2 and msg in r.stderr, r.stderr
+    assert not (tmp_path / 'o').exists()                       # nothing ran, nothing written
+
+def test_out_is_a_file(tmp_path):
+    f = tmp_path / 'f'; f.write_text('x')
+    r = emm_study('--preset', 'smoke', '--out', str(f))
+    assert r.returncode == 2 and 'is a file' in r.stderr
+
+def _results(out):
+    return {e: json.loads((out / e / 'results.json').read_text()) for e in EXPERIMENTS}
+
+def test_smoke_study_kill_and_resume(tmp_path, data_root):
+    out = tmp_path / 'study'
+    cmd = [sys.executable, '-c', 'import sys; from emm_nb.study import main; sys.exit(main())', '--preset', 'smoke', '--out', str(out)]
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and not list((out / 'runs').glob('*/result.json')): time.sleep(0.5)
+    os.killpg(p.pid, signal.SIGKILL); p.wait()                 # killed mid-study, after its first finished run
+    before = {f: f.stat().st_mtime_ns for f in (out / 'runs').glob('*/result.json')}
+    assert before, "no run finished before the kill"
+    r = emm_study('--preset', 'smoke', '--out', str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    for f, t in before.items(): assert f.stat().st_mtime_ns == t, f"finished run {f.parent.name} was recomputed"
+    res = _results(out)
+    for e, d in res.items():
+        assert d['experiment'] == e and d['preset'] == 'smoke' and d['finding'] and isinstance(d['agrees'], bool)
+        for s in d['settings']:
+            for p_ in s['points']: assert 0 <= p_['ratio'] <= 1 and p_['k'] == 16 and p_['n'] % 10 == 0
+            assert s['emm'] is None or s['emm'] > 0
+        assert (out / e / f'{e}.ipynb').exists() and (out / e / f'{e}.png').exists()
+    assert {s['setting'] for s in res['resolution']['settings']} == {'8x8', '16x16'}
+    assert {s['setting'] for s in res['conditioning']['settings']} == {'none', 'true', 'random'}
+    rows = json.loads((out / 'summary.json').read_text())
+    assert {r_['experiment'] for r_ in rows} == set(EXPERIMENTS)
+    assert (out / 'summary.csv').read_text().startswith('experiment,setting')
+    assert (out / 'summary.ipynb').exists() and (out / 'summary.png').exists()
+    # the 8x8 search of data_size is the 8x8 search of resolution: shared runs, so both give the same EMM row
+    assert res['data_size']['settings'][0]['points'] == [s for s in res['resolution']['settings'] if s['setting'] == '8x8'][0]['points']
+    # a third call finds everything done
+    r = emm_study('--preset', 'smoke', '--out', str(out))
+    assert r.returncode == 0 and r.stdout.count('already done, skipped') == len(EXPERIMENTS)
