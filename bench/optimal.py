@@ -27,17 +27,22 @@ def main():
     p.add_argument('--res', type=int, default=32)
     p.add_argument('--batch', type=int, default=None)
     p.add_argument('--dtype', default='float64', choices=['float64', 'float32'])
+    p.add_argument('--synthetic', action='store_true', help='random uint8 images instead of CIFAR-10 (timing only, e.g. on a machine without the data)')
     a = p.parse_args()
     gpu = torch.device(a.device).type == 'cuda'
     n_train = a.n_train or (50_000 if gpu else 1_000)
     n_samples = a.n_samples or (10_000 if gpu else 200)
     batch = a.batch or (10_000 if gpu else 200)
     if gpu: torch.backends.cuda.matmul.allow_tf32 = False
-    src = load_cifar10(a.root)
+    if a.synthetic:
+        import numpy as np
+        g = np.random.default_rng(0)
+        src = (g.integers(0, 256, (n_train, 32, 32, 3), dtype=np.uint8), np.repeat(np.arange(10), -(-n_train // 10))[:n_train])
+    else: src = load_cifar10(a.root)
     sub = cifar10_subset(n_train, res=a.res, source=src)
     dt = torch.float64 if a.dtype == 'float64' else torch.float32
     print(f"device {a.device} ({torch.cuda.get_device_name() if gpu else 'cpu, %d threads' % torch.get_num_threads()}), "
-          f"torch {torch.__version__}, N={n_train}, K={n_samples}, {a.res}x{a.res}, optimum in {a.dtype}")
+          f"torch {torch.__version__}, {'synthetic' if a.synthetic else 'CIFAR-10'} N={n_train}, K={n_samples}, {a.res}x{a.res}, optimum in {a.dtype}")
     D = OptimalDenoiser(sub.images, dtype=dt, device=a.device, chunk_b=batch)
     generate(D, range(min(batch, 16)), sub.images.shape[1:], batch_size=batch, device=a.device)   # warm-up
     (samples, _), t = timed(lambda: generate(D, range(n_samples), sub.images.shape[1:], batch_size=batch, device=a.device), a.device)
