@@ -32,14 +32,15 @@ def _results(out):
 
 def test_smoke_study_kill_and_resume(tmp_path, data_root):
     out = tmp_path / 'study'
-    cmd = [sys.executable, '-c', 'import sys; from emm_nb.study import main; sys.exit(main())', '--preset', 'smoke', '--out', str(out)]
+    sel = ['--factors', ','.join(EXPERIMENTS)]                  # the other factors run in tests/test_executors.py
+    cmd = [sys.executable, '-c', 'import sys; from emm_nb.study import main; sys.exit(main())', '--preset', 'smoke', '--out', str(out), *sel]
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 240
     while time.time() < deadline and not list((out / 'runs').glob('*/result.json')): time.sleep(0.5)
     os.killpg(p.pid, signal.SIGKILL); p.wait()                 # killed mid-study, after its first finished run
     before = {f: f.stat().st_mtime_ns for f in (out / 'runs').glob('*/result.json')}
     assert before, "no run finished before the kill"
-    r = emm_study('--preset', 'smoke', '--out', str(out))
+    r = emm_study('--preset', 'smoke', '--out', str(out), *sel)
     assert r.returncode == 0, r.stdout + r.stderr
     for f, t in before.items(): assert f.stat().st_mtime_ns == t, f"finished run {f.parent.name} was recomputed"
     res = _results(out)
@@ -58,5 +59,5 @@ def test_smoke_study_kill_and_resume(tmp_path, data_root):
     # the 8x8 search of data_size is the 8x8 search of resolution: shared runs, so both give the same EMM row
     assert res['data_size']['settings'][0]['points'] == [s for s in res['resolution']['settings'] if s['setting'] == '8x8'][0]['points']
     # a third call finds everything done
-    r = emm_study('--preset', 'smoke', '--out', str(out))
+    r = emm_study('--preset', 'smoke', '--out', str(out), *sel)
     assert r.returncode == 0 and r.stdout.count('already done, skipped') == len(EXPERIMENTS)

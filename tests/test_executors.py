@@ -1,0 +1,74 @@
+"The runner's executors at the smoke preset: every other factor notebook over two fake devices, and Slurm via submitit's local executor."
+import json, sys
+from pathlib import Path
+import pytest
+from test_study import emm_study
+
+FACTORS = ('classes', 'intra_diversity', 'width', 'depth', 'time_embedding', 'skips', 'batch', 'weight_decay', 'ema')
+
+def _run_steps(run):
+    "Training steps logged in a run folder, in order (a run trained twice would log its steps twice)."
+    return [json.loads(l)['step'] for l in (run / 'train' / 'stats.jsonl').read_text().splitlines() if 'loss' in json.loads(l)]
+
+def test_gpus_executor_two_fake_devices(tmp_path, data_root):
+    out = tmp_path / 'study'
+    r = emm_study('--preset', 'smoke', '--out', str(out), '--factors', ','.join(FACTORS), '--executor', 'gpus', '--devices', 'cpu,cpu')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert 'on 2 worker(s): cpu, cpu' in r.stdout
+    st = json.loads((out / 'status.json').read_text())
+    assert st['executor'] == 'gpus' and all(st['status'][f] == 'ok' for f in (*FACTORS, 'summary')), st['status']
+    assert {st['where'][f]['device'] for f in FACTORS} == {'cpu'}
+    assert len({st['where'][f]['pid'] for f in FACTORS}) == 2                  # both workers ran notebooks
+    for f in FACTORS:                                                           # every notebook ran once, into its folder
+        assert r.stdout.count(f'] {f}: done') == 1 and (out / f / f'{f}.ipynb').exists() and (out / f / f'{f}.png').exists()
+        d = json.loads((out / f / 'results.json').read_text())
+        assert d['experiment'] == f and d['preset'] == 'smoke' and d['finding'] and d['settings'] and 'agrees' in d
+        assert d['agrees'] is None or isinstance(d['agrees'], bool)
+        for s in d['settings']:
+            assert s['emm'] is None and s['n'] == 20 and 0 <= s['ratio_lo'] <= s['ratio'] <= s['ratio_hi'] <= 1 and s['text'].startswith('R_mem')
+    # runs shared, never trained twice: 12 distinct configs, each finished once with strictly increasing steps
+    runs = sorted(p for p in (out / 'runs').iterdir() if p.is_dir())
+    assert len(runs) == 12 and all((p / 'result.json').exists() for p in runs), [p.name for p in runs]
+    for p in runs: s = _run_steps(p); assert s == sorted(set(s)), f"{p.name} trained twice: steps {s}"
+    res = {f: json.loads((out / f / 'results.json').read_text()) for f in FACTORS}
+    skips = {s['setting'] for s in res['skips']['settings']}
+    assert {'zero: keep 1', 'remove: keep 1', 'all skips'} <= skips             # both masking modes, side by side
+    intra = res['intra_diversity']
+    assert intra['second_source']['standin'] and intra['note'].startswith('STAND-IN') and intra['agrees'] is None
+    assert {s['setting'] for s in intra['settings']} == {'alpha=0', 'alpha=1'}
+    rows = json.loads((out / 'summary.json').read_text())
+    assert {r_['experiment'] for r_ in rows} == set(FACTORS)
+    assert all(r_['note'].startswith('STAND-IN') for r_ in rows if r_['experiment'] == 'intra_diversity')
+    nb = json.loads((out / 'summary.ipynb').read_text())
+    table = ''.join(''.join(o['data']['text/markdown']) for c in nb['cells'] for o in c.get('outputs', []) if 'text/markdown' in o.get('data', {}))
+    assert all(f'| {f} | smoke |' in table for f in FACTORS) and 'STAND-IN' in table
+
+def test_slurm_executor_with_submitit_local(tmp_path, data_root):
+    out = tmp_path / 'study'
+    r = emm_study('--preset', 'smoke', '--out', str(out), '--factors', 'ema', '--executor', 'slurm', '--slurm-cluster', 'local',
+                  '--slurm', 'timeout_min', '20', '--slurm', 'cpus_per_task', '1')
+    assert r.returncode == 0, r.stdout + r.stderr
+    st = json.loads((out / 'status.json').read_text())
+    assert st['executor'] == 'slurm' and st['status'] == {'ema': 'ok', 'summary': 'ok'} and st['where']['ema']['job_id']
+    assert st['where']['ema']['pid'] and list((out / 'jobs').glob('*_log.out'))    # ran as a submitit job, with its logs
+    assert json.loads((out / 'ema' / 'results.json').read_text())['experiment'] == 'ema'
+
+@pytest.mark.parametrize('args,msg', [
+    (['--executor', 'slurm', '--slurm-cluster', 'local', '--slurm', 'slurm_colour', 'red'], 'submitit refused'),
+    (['--devices', 'cpu,cpu'], '--devices is for --executor gpus'),
+    (['--slurm', 'timeout_min', '5'], 'slurm options are for --executor slurm'),
+    (['--executor', 'gpus', '--devices', 'cuda:99'], 'not visible'),
+    (['--executor', 'gpus', '--devices', 'cpu', '--device', 'cpu'], 'each worker uses its own'),
+])
+def test_bad_executor_requests(tmp_path, capsys, args, msg):
+    from emm_nb.study import main
+    assert main(['--preset', 'smoke', '--factors', 'ema', '--out', str(tmp_path / 'o'), *args]) == 2
+    assert msg in capsys.readouterr().err
+    assert not (tmp_path / 'o').exists()                                        # refused before anything was written
+
+def test_gpus_executor_without_gpus(tmp_path, capsys):
+    import torch
+    from emm_nb.study import main
+    if torch.cuda.is_available(): pytest.skip("this machine has a GPU")
+    assert main(['--preset', 'smoke', '--factors', 'ema', '--out', str(tmp_path / 'o'), '--executor', 'gpus']) == 2
+    assert 'found no GPU' in capsys.readouterr().err
