@@ -26,13 +26,14 @@ def test_gpus_executor_two_fake_devices(tmp_path, data_root):
         assert d['agrees'] is None or isinstance(d['agrees'], bool)
         for s in d['settings']:
             assert s['emm'] is None and s['n'] == 20 and 0 <= s['ratio_lo'] <= s['ratio'] <= s['ratio_hi'] <= 1 and s['text'].startswith('R_mem')
-    # runs shared, never trained twice: 12 distinct configs, each finished once with strictly increasing steps
+    # runs shared, never trained twice: 16 distinct configs, each finished once with strictly increasing steps
     runs = sorted(p for p in (out / 'runs').iterdir() if p.is_dir())
-    assert len(runs) == 12 and all((p / 'result.json').exists() for p in runs), [p.name for p in runs]
+    assert len(runs) == 16 and all((p / 'result.json').exists() for p in runs), [p.name for p in runs]
     for p in runs: s = _run_steps(p); assert s == sorted(set(s)), f"{p.name} trained twice: steps {s}"
     res = {f: json.loads((out / f / 'results.json').read_text()) for f in FACTORS}
     skips = {s['setting'] for s in res['skips']['settings']}
-    assert {'zero: keep 1', 'remove: keep 1', 'all skips'} <= skips             # both masking modes, side by side
+    assert skips == {'all skips', *(f'{m}: keep {k}' for m in ('zero', 'remove') for k in ('1', '8x8', '4x4'))}   # both modes, side by side
+    assert isinstance(res['skips']['agrees'], bool) and set(res['skips']['by_mode']) == {'DDPM++/zero', 'DDPM++/remove'}
     intra = res['intra_diversity']
     assert intra['second_source']['standin'] and intra['note'].startswith('STAND-IN') and intra['agrees'] is None
     assert {s['setting'] for s in intra['settings']} == {'alpha=0', 'alpha=1'}
