@@ -89,10 +89,13 @@ def test_classifier_free_guidance_run(data_root, tmp_path):
     assert D.net.label_dim == 2 and not D.training
 
 def test_tiny_net_memorizes_tiny_cifar10(data_root, tmp_path):
-    "STUDY.md section 7: the 0.65M-parameter net memorizes N=16 images at 8x8 (>= 90 %) in well under 2 minutes."
+    """STUDY.md section 7: the 0.65M-parameter net memorizes N=16 real CIFAR-10 images at 8x8 (>= 90 % of 256 samples)
+    within 400 steps of batch 64 (25,600 images). The test takes ~50-60 s on a quiet 2-core machine (the tiny net
+    trains at ~700 img/s there); the wall-clock bound only catches pathological slowness, since on a machine shared
+    with other jobs it runs several times slower."""
     t0 = time.time()
-    m = train(TrainConfig.preset('cpu'), cifar10_subset(16, res=8, classes=8), tmp_path/'run', progress=False)
+    m = train(TrainConfig.preset('cpu', snapshot_epochs=400.), cifar10_subset(16, res=8, classes=8), tmp_path/'run', progress=False)
     dt = time.time() - t0
-    print(f"N=16: {m['max_mem']:.3f} after {m['epochs']:.0f} epochs, {dt:.0f} s, {m['img_per_s']:.0f} img/s")
-    assert m['max_mem'] >= 0.9 and m['stopped_early']
-    assert dt < 110
+    print(f"N=16: {m['max_mem']:.3f} after {m['step']} steps ({m['epochs']:.0f} epochs), {dt:.0f} s, {m['img_per_s']:.0f} img/s")
+    assert m['max_mem'] >= 0.9 and m['stopped_early'] and m['step'] <= 400
+    assert dt < 240
