@@ -16,6 +16,7 @@ from .sampling import sample_latents, sample_labels, heun_sample, to_uint8
 from .metrics import ReferenceSet, memorization
 from .networks import NET_CONFIGS, make_net
 from .data import cifar10_subset
+from .cache import write_json
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'ORDERS', 'RESUMABLE_CHANGES', 'PRESETS', 'ConfigError', 'TrainConfig', 'DataOrder', 'lr_at',
@@ -219,7 +220,6 @@ def _atomic_write(path:Path, write):
     tmp = path.with_name(path.name + '.tmp')
     write(tmp); os.replace(tmp, path)
 
-def _write_json(path:Path, obj): _atomic_write(path, lambda p: p.write_text(json.dumps(obj, indent=1)))
 
 def data_fingerprint(data) -> dict:
     "Size, resolution, classes and a hash of a training set's images and labels."
@@ -295,7 +295,7 @@ class Trainer:
         if (d/'checkpoint.pt').exists(): self._restore(torch.load(d/'checkpoint.pt', map_location=self.device))
         if self.rank == 0:
             d.mkdir(parents=True, exist_ok=True)
-            _write_json(d/'config.json', cfgd); _write_json(d/'data.json', self.fingerprint)
+            write_json(d/'config.json', cfgd); write_json(d/'data.json', self.fingerprint)
             lines = (d/'stats.jsonl').read_text().splitlines() if (d/'stats.jsonl').exists() else []
             keep = [l for l in lines if json.loads(l)['step'] <= self.step]     # drop what a killed run logged after its checkpoint
             _atomic_write(d/'stats.jsonl', lambda p: p.write_text(''.join(l + '\n' for l in keep)))
@@ -415,7 +415,7 @@ class Trainer:
                 t_log, s_log = time.perf_counter(), self.step
         if bar is not None: bar.close()
         m = self.metrics()
-        if self.dir is not None and self.rank == 0: _write_json(self.dir/'metrics.json', m)
+        if self.dir is not None and self.rank == 0: write_json(self.dir/'metrics.json', m)
         return m
 
 # %% ../nbs/06_training.ipynb #9bb8747b
