@@ -8,11 +8,11 @@ import multiprocessing as mp, os, queue, time, traceback
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['EXECUTORS', 'SLURM_DEFAULTS', 'ExecutorError', 'run_local', 'echo_job', 'visible_devices', 'run_gpus',
-           'slurm_executor', 'run_slurm']
+__all__ = ['EXECUTORS', 'SLURM_DEFAULTS', 'ExecutorError', 'run_local', 'echo_job', 'visible_devices', 'auto_executor',
+           'cpu_threads', 'run_gpus', 'slurm_executor', 'run_slurm']
 
 # %% ../nbs/09a_executors.ipynb #6587f57a
-EXECUTORS = ('local', 'gpus', 'slurm')
+EXECUTORS = ('auto', 'local', 'gpus', 'slurm')
 
 class ExecutorError(ValueError):
     "An executor request that cannot run: no device, a bad device name, submitit missing or refusing its options."
@@ -62,6 +62,16 @@ def visible_devices(devices:str|list|None=None, # 'cuda:0,cuda:1' / ['cpu', 'cpu
             raise ExecutorError(f"device {d!r} is not visible: torch sees {torch.cuda.device_count()} GPU(s)")
     return ds
 
+def auto_executor(n_tasks:int, # how many tasks there are to spread
+                  device:str|None=None, # a device the user named (then: local)
+                 ) -> tuple[str, list|None]:
+    "The runner's default: one worker per GPU (one GPU: local), or on a machine without one, CPU workers sharing the cores."
+    import torch
+    if device is not None: return 'local', None
+    if (n := torch.cuda.device_count()): return ('gpus', [f'cuda:{i}' for i in range(n)]) if n > 1 else ('local', None)
+    workers = min(len(os.sched_getaffinity(0)), max(1, n_tasks))
+    return ('gpus', ['cpu'] * workers) if workers > 1 else ('local', None)
+
 def _mask_gpu(device:str) -> str:
     "Make `cuda:k` the only GPU this process sees (CUDA_VISIBLE_DEVICES, before CUDA starts); returns its name here."
     kind, _, idx = device.partition(':')
@@ -70,9 +80,18 @@ def _mask_gpu(device:str) -> str:
     os.environ['CUDA_VISIBLE_DEVICES'] = visible[int(idx)] if visible else idx
     return 'cuda:0'
 
-def _worker(fn, device, todo, done):
+def cpu_threads(devices:list[str], # the workers' devices
+                cores:int|None=None, # CPU cores this process may use (default: its affinity mask)
+               ) -> int:
+    "Threads per CPU worker: the cores shared out, one at least (an `OMP_NUM_THREADS` already set wins)."
+    if os.environ.get('OMP_NUM_THREADS', '').strip().isdigit(): return int(os.environ['OMP_NUM_THREADS'])
+    cores = cores or len(os.sched_getaffinity(0))
+    return max(1, cores // max(1, sum(d.startswith('cpu') for d in devices)))
+
+def _worker(fn, device, todo, done, threads=None):
     "A worker process: run tasks from `todo` on `device` until the sentinel None."
     here = _mask_gpu(device)                 # notebooks it starts inherit the mask: no context on the other GPUs
+    if threads and device.startswith('cpu'): os.environ['OMP_NUM_THREADS'] = str(threads)   # and the thread share
     parent = os.getppid()
     while (item := todo.get()) is not None:
         if os.getppid() != parent: break     # the runner was killed: take no new task (a rerun resumes from the cache)
@@ -92,7 +111,8 @@ def run_gpus(fn, # fn(task, device) -> dict, a module-level function
     todo, done = ctx.Queue(), ctx.Queue()
     for i, t in enumerate(tasks): todo.put((i, t))
     for _ in devices: todo.put(None)
-    procs = [ctx.Process(target=_worker, args=(fn, d, todo, done), name=f'emm-worker-{w}') for w, d in enumerate(devices)]
+    threads = cpu_threads(devices)          # CPU workers split the cores: oversubscribed OpenMP threads thrash
+    procs = [ctx.Process(target=_worker, args=(fn, d, todo, done, threads), name=f'emm-worker-{w}') for w, d in enumerate(devices)]
     for p in procs: p.start()
     out, running = [None] * len(tasks), {}
     try:

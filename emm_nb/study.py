@@ -19,7 +19,7 @@ __all__ = ['PRESETS', 'PAPER', 'DIRECTION', 'NBS', 'EXPERIMENTS', 'SUMMARY', 'RU
            'main']
 
 # %% ../nbs/09_study.ipynb #af34906d
-_CPU_N = (160,)  # the one N of the cpu factor grids: a data-size run past the 90 % crossing, so settings can move it both ways
+_CPU_N = (80,)   # the one N of the cpu factor grids: a data-size run past the 90 % crossing, so settings can move it both ways
 PRESETS = {
     'smoke': dict(about="seconds per notebook, for the tests: an 8-channel net, runs of 40 steps, 16 samples",
                   train='cpu', train_kw=dict(net_kwargs=dict(model_channels=8), batch=16, eval_samples=16, eval_batch=16, log_steps=20),
@@ -31,15 +31,15 @@ PRESETS = {
                   skips=dict(n=20, one=(0,), per_level=True, modes=('zero', 'remove'), ncsnpp=False),
                   batch=dict(ns=(20,), values=(8, 16)), weight_decay=dict(ns=(20,), values=(0., 0.1)),
                   ema=dict(ns=(20,), values=(None, 0.)), intra_diversity=dict(ns=(20,), values=(0., 1.), cls=5)),
-    'cpu': dict(about="a 2-core CPU: the 0.65M-parameter tiny U-Net, EDM preconditioning, 8x8 (and 16x16) CIFAR-10, 2,000 steps per run, 256 samples",
+    'cpu': dict(about="a 2-core CPU: the 0.65M-parameter tiny U-Net, EDM preconditioning, 8x8 (and 16x16) CIFAR-10, 1,000 steps of batch 64 per run, 256 samples at 5 snapshots",
                 train='cpu', train_kw=dict(precond='edm', stop_at=0.99, log_steps=100),
-                duration=dict(steps=2000, snapshots=10), res=8, res_grid=(8, 16),
-                search=dict(n_start=10, growth=2., tol=1.3, max_runs=6, n_max=1280),
-                ns=(40, 80, 160), label_classes=dict(n=80, cs=(1, 2, 10, 40, 'unique')),
-                classes=dict(ns=_CPU_N, values=(1, 2, 5, 10)), width=dict(ns=_CPU_N, values=(16, 32, 48)),
-                depth=dict(ns=_CPU_N, values=(1, 2, 3)), time_embedding=dict(ns=_CPU_N, blocks=(1,)),
+                duration=dict(steps=1000, snapshots=5), res=8, res_grid=(8, 16),
+                search=dict(n_start=20, growth=2., tol=1.3, max_runs=6, n_max=1280),
+                ns=(20, 40, 80), label_classes=dict(n=80, cs=(1, 2, 10, 40, 'unique')),
+                classes=dict(ns=_CPU_N, values=(1, 2, 5, 10)), width=dict(ns=_CPU_N, values=(16, 32)),
+                depth=dict(ns=_CPU_N, values=(1, 2)), time_embedding=dict(ns=_CPU_N, blocks=(1,)),
                 skips=dict(n=_CPU_N[0], one=(), per_level=True, modes=('zero', 'remove'), ncsnpp=False),
-                batch=dict(ns=_CPU_N, values=(32, 64, 128)), weight_decay=dict(ns=_CPU_N, values=(0., 1e-2, 1e-1)),
+                batch=dict(ns=_CPU_N, values=(32, 64, 128)), weight_decay=dict(ns=_CPU_N, values=(0., 1e-1)),
                 ema=dict(ns=_CPU_N, values=(None, 0.)), intra_diversity=dict(ns=_CPU_N, values=(0., .5, 1.), cls=5)),
     'gpu': dict(about="one GPU, minutes per run: a 64-channel DDPM++ at 16x16, bf16, 20,000 steps of batch 256, 1,000 samples",
                 train='paper', train_kw=dict(net_kwargs=dict(model_channels=64, attn_resolutions=(8,)), batch=256, lr=1e-3,
@@ -182,11 +182,19 @@ class Study:
         return dict(ratio=m['max_mem'], k=tc.eval_samples, max_mem_epoch=m['max_mem_epoch'], final_mem=m['final_mem'],
                     curve=curve, train_s=m['train_s'], img_per_s=m['img_per_s'], params=m['params'], stopped_early=m['stopped_early'])
 
-    def measure(self, n:int, **setting) -> dict:
+    def measure(self, n:int,
+                wait:bool=True, # False: return None at once if another process is training this run
+                **setting) -> dict|None:
         "The result of one run (trained now, resumed, or read from the cache)."
         cfg = self.config(n, **setting)
-        res = self.cache.run(cfg, self._train)
-        return {**res, 'n': cfg['n'], 'run_id': self.cache.id(cfg)}
+        res = self.cache.run(cfg, self._train, wait=wait)
+        return None if res is None else {**res, 'n': cfg['n'], 'run_id': self.cache.id(cfg)}
+
+    def measure_all(self, jobs:list, # (N, setting dict) pairs
+                   ) -> list[dict]:
+        "Results of several runs; a run another worker is training is left to the end, so workers sharing a cache do not wait on each other."
+        out = [self.measure(n, wait=False, **kw) for n, kw in jobs]
+        return [r if r is not None else self.measure(n, **kw) for r, (n, kw) in zip(out, jobs)]
 
     def known(self, **setting) -> dict:
         "Finished runs of this setting in the cache, as {N: result}."
@@ -199,7 +207,7 @@ class Study:
     def sweep(self, ns, **setting) -> tuple[EMMResult, list]:
         "Measure every N of a grid; EMM of the sweep (with a bootstrap interval)."
         if len(ns) == 0: raise StudyError("empty grid of N")
-        pts = [self.measure(n, **setting) for n in ns]
+        pts = self.measure_all([(n, setting) for n in ns])
         return emm_from_sweep([p['n'] for p in pts], [p['ratio'] for p in pts], self.eps, ks=[p['k'] for p in pts]), pts
 
     def search(self, **setting):
@@ -264,10 +272,14 @@ def plot_memorization(curves:dict, # {label: EMMResult}
     return ax
 
 def emm_text(res:EMMResult) -> str:
-    "EMM as short text: '113 [95, 140]', '>= 640' or '< 10'."
+    "EMM as short text: '113 [95, 140]', '>= 640', '< 10', or '20 [< 20, 22]' where the interval leaves the grid."
     if res.censored == '>=': return f">= {res.bracket[0]:g}"
     if res.censored == '<': return f"< {res.bracket[1]:g}"
-    return f"{res.emm:.0f}" + ('' if res.lo is None else f" [{res.lo:.0f}, {res.hi:.0f}]")
+    if res.lo is None: return f"{res.emm:.0f}"
+    ns = [p['n'] for p in res.points]           # an interval end off the grid is a bound, not a number
+    lo = f"< {min(ns):g}" if res.lo < min(ns) else f"{res.lo:.0f}"
+    hi = f"> {max(ns):g}" if res.hi > max(ns) else f"{res.hi:.0f}"
+    return f"{res.emm:.0f} [{lo}, {hi}]"
 
 def emm_row(experiment:str, setting:str, value, res:EMMResult, preset:str) -> dict:
     "One row of the summary: the EMM of a setting with its interval and bracket."
@@ -299,7 +311,11 @@ def measure_grid(study:Study, settings:dict, # {label: keyword arguments of `Stu
                  ns) -> dict:
     "Measure every setting at every N of a grid: {label: {N: result}}, each run through the cache."
     if len(ns) == 0: raise StudyError("empty grid of N")
-    return {lab: {int(n): study.measure(n, **kw) for n in ns} for lab, kw in settings.items()}
+    jobs = [(lab, int(n)) for lab in settings for n in ns]
+    res = iter(study.measure_all([(n, settings[lab]) for lab, n in jobs]))
+    out = {lab: {} for lab in settings}
+    for lab, n in jobs: out[lab][n] = next(res)
+    return out
 
 def factor_rows(experiment:str, runs:dict, # {label: {N: result}} from `measure_grid`
                 values:dict, # {label: the knob's value}, for the summary
@@ -451,7 +467,8 @@ def _execute(tasks:list, executor:str, device, devices, slurm:dict, out:Path, lo
         for i, t in enumerate(tasks): start(t); out_ += ex.run_local(run_task, [t], device, lambda _, t_, r: done(i, t_, r))
         return out_
     if executor == 'gpus':
-        log(f"running {n} notebook(s) on {len(devices)} worker(s): {', '.join(devices)}")
+        th = ex.cpu_threads(devices) if any(d.startswith('cpu') for d in devices) else None
+        log(f"running {n} notebook(s) on {len(devices)} worker(s): {', '.join(devices)}" + (f" ({th} CPU thread(s) each)" if th else ''))
         return ex.run_gpus(run_task, tasks, devices, done)
     log(f"submitting {n} notebook(s) as {slurm.get('cluster', 'slurm')} job(s); job logs in {out / 'jobs'}")
     return ex.run_slurm(run_task, tasks, out / 'jobs', slurm.get('cluster', 'slurm'), slurm.get('options'), device, done)
@@ -461,7 +478,7 @@ def run_study(preset:str='cpu', # preset name
               out:str|Path='study_out', # output folder (created)
               params:dict|None=None, # extra notebook parameters
               device:str|None=None, # passed to every notebook (local and slurm executors)
-              executor:str='local', # 'local' (one after the other), 'gpus' (one worker per device) or 'slurm' (submitit)
+              executor:str='auto', # 'auto' (every GPU, else the CPU cores shared out), 'local' (one after the other), 'gpus' (one worker per device) or 'slurm' (submitit)
               devices:str|list|None=None, # gpus executor: e.g. 'cuda:0,cuda:1' (None: every visible GPU)
               slurm:dict|None=None, # slurm executor: dict(cluster='slurm'|'local'|'debug', options={submitit parameters})
               log=print) -> dict:
@@ -471,6 +488,7 @@ def run_study(preset:str='cpu', # preset name
     factors = list(EXPERIMENTS) if factors is None else list(factors)
     todo = check_request(preset, factors, out, params)
     if executor not in ex.EXECUTORS: raise StudyError(f"unknown executor {executor!r}: choose from {', '.join(ex.EXECUTORS)}")
+    if executor == 'auto' and devices is not None: executor = 'gpus'     # naming devices asks for one worker each
     if devices is not None and executor != 'gpus': raise StudyError("--devices is for --executor gpus")
     if slurm and executor != 'slurm': raise StudyError("slurm options are for --executor slurm")
     if executor == 'gpus' and device is not None: raise StudyError("--device is not for --executor gpus: each worker uses its own (see --devices)")
@@ -489,6 +507,7 @@ def run_study(preset:str='cpu', # preset name
         if (d / 'results.json').exists() and (d / 'params.json').exists() and read_json(d / 'params.json') == json.loads(json.dumps(p)):
             log(f"[{i}/{len(todo)}] {f}: already done, skipped"); status[f] = 'skipped'; continue
         tasks.append(dict(factor=f, nb=str(nb), dir=str(d.resolve()), params=p, device=device, i=i, of=len(todo)))
+    if executor == 'auto': executor, devices = ex.auto_executor(len(tasks), device)
     for t, r in zip(tasks, _execute(tasks, executor, device, devices, slurm or {}, out, log)):
         status[t['factor']] = r['status']; where[t['factor']] = {k: r.get(k) for k in ('device', 'pid', 'job_id', 'wall_s')}
     rows = summarise(out)
@@ -496,7 +515,7 @@ def run_study(preset:str='cpu', # preset name
     if sn.exists():
         try: run_notebook(sn, out / sn.name, dict(out_dir=str(out.resolve())), out); status['summary'] = 'ok'
         except Exception as e: status['summary'] = 'failed: ' + _failure(e); log(f"summary notebook FAILED: {_failure(e)}")
-    write_json(out / 'status.json', dict(preset=preset, executor=executor, status=status, where=where, wall_s=time.time() - t_all))
+    write_json(out / 'status.json', dict(preset=preset, executor=executor, devices=devices, status=status, where=where, wall_s=time.time() - t_all))
     log(f"{len(rows)} summary rows in {out / 'summary.csv'}; wall time {time.time() - t_all:.0f} s")
     return status
 
@@ -507,8 +526,9 @@ def main(argv=None):
     ap.add_argument('--factors', default=None, help=f"comma-separated subset of: {', '.join(EXPERIMENTS)}")
     ap.add_argument('--out', default='study_out', help="output folder (executed notebooks, runs, figures, summary)")
     ap.add_argument('--device', default=None, help="e.g. cpu, cuda, cuda:1 (default: GPU if available); local and slurm executors")
-    ap.add_argument('--executor', default='local', choices=['local', 'gpus', 'slurm'],
-                    help="local: one notebook after the other; gpus: one worker process per device; slurm: one submitit job per notebook")
+    ap.add_argument('--executor', default='auto', choices=['auto', 'local', 'gpus', 'slurm'],
+                    help="auto (default): one worker per GPU, or without a GPU one per CPU core; local: one notebook after the other; "
+                         "gpus: one worker process per device; slurm: one submitit job per notebook")
     ap.add_argument('--devices', default=None, help="gpus executor: comma-separated devices, e.g. cuda:0,cuda:1 (default: every visible GPU)")
     ap.add_argument('--slurm-cluster', default=None, choices=['slurm', 'local', 'debug'],
                     help="slurm executor: submitit cluster (local runs the jobs as local processes, for testing)")

@@ -56,7 +56,7 @@ def test_slurm_executor_with_submitit_local(tmp_path, data_root):
 
 @pytest.mark.parametrize('args,msg', [
     (['--executor', 'slurm', '--slurm-cluster', 'local', '--slurm', 'slurm_colour', 'red'], 'submitit refused'),
-    (['--devices', 'cpu,cpu'], '--devices is for --executor gpus'),
+    (['--executor', 'local', '--devices', 'cpu,cpu'], '--devices is for --executor gpus'),
     (['--slurm', 'timeout_min', '5'], 'slurm options are for --executor slurm'),
     (['--executor', 'gpus', '--devices', 'cuda:99'], 'not visible'),
     (['--executor', 'gpus', '--devices', 'cpu', '--device', 'cpu'], 'each worker uses its own'),

@@ -40,7 +40,7 @@ def test_smoke_study_kill_and_resume(tmp_path, data_root):
     os.killpg(p.pid, signal.SIGKILL); p.wait()                 # killed mid-study, after its first finished run
     before = {f: f.stat().st_mtime_ns for f in (out / 'runs').glob('*/result.json')}
     assert before, "no run finished before the kill"
-    r = emm_study('--preset', 'smoke', '--out', str(out), *sel)
+    r = emm_study('--preset', 'smoke', '--out', str(out), *sel, '--executor', 'local')   # killed: auto (2 workers here); resumed: local
     assert r.returncode == 0, r.stdout + r.stderr
     for f, t in before.items(): assert f.stat().st_mtime_ns == t, f"finished run {f.parent.name} was recomputed"
     res = _results(out)
