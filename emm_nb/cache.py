@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['CacheError', 'canonical_json', 'run_id', 'write_json', 'read_json', 'RunCache']
+__all__ = ['CacheError', 'canonical_json', 'run_id', 'atomic_write', 'write_json', 'read_json', 'RunCache']
 
 # %% ../nbs/08_cache.ipynb #89008eae
 class CacheError(ValueError):
@@ -63,20 +63,28 @@ def run_id(config:dict, # a run's full config
     return f'{s}-{h}' if s else h
 
 # %% ../nbs/08_cache.ipynb #83dbccd5
+def atomic_write(path:str|Path, # destination file
+                 write, # write(tmp): fills the temporary file `tmp` (a Path beside `path`) with the whole content
+                ) -> Path:
+    "Write a file atomically: `write` fills a temporary file beside `path`, which is fsynced, then renamed over it."
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, 'rb+') as f: os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp): os.unlink(tmp)
+        raise
+    return path
+
 def write_json(path:str|Path, # destination file
                obj, # JSON-serialisable value (numpy scalars and tuples are converted)
               ) -> str:
     "Write `obj` as JSON atomically (temporary file + fsync + `os.replace`) and return the text written."
     text = json.dumps(_plain(obj, path=Path(path).name), indent=1, sort_keys=True)
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f:
-            f.write(text); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
+    atomic_write(path, lambda tmp: tmp.write_text(text))
     return text
 
 def read_json(path:str|Path):

@@ -8,7 +8,7 @@ import argparse, ast, copy, json, math, os, sys, tempfile, time
 from pathlib import Path
 import numpy as np
 from .data import cifar10_subset, load_cifar10
-from .cache import RunCache, write_json, read_json, canonical_json
+from .cache import RunCache, write_json, read_json, canonical_json, atomic_write
 from .emm import emm_from_sweep, search_emm, check_eps, wilson, EMMResult
 
 # %% auto #0
@@ -312,9 +312,8 @@ def measure_grid(study:Study, settings:dict, # {label: keyword arguments of `Stu
     "Measure every setting at every N of a grid: {label: {N: result}}, each run through the cache."
     if len(ns) == 0: raise StudyError("empty grid of N")
     jobs = [(lab, int(n)) for lab in settings for n in ns]
-    res = iter(study.measure_all([(n, settings[lab]) for lab, n in jobs]))
     out = {lab: {} for lab in settings}
-    for lab, n in jobs: out[lab][n] = next(res)
+    for (lab, n), r in zip(jobs, study.measure_all([(n, settings[lab]) for lab, n in jobs])): out[lab][n] = r
     return out
 
 def factor_rows(experiment:str, runs:dict, # {label: {N: result}} from `measure_grid`
@@ -445,11 +444,11 @@ def summarise(out:Path) -> list:
             rows.append({**{k: s.get(k) for k in keys}, 'agrees': r.get('agrees'), 'na_reason': r.get('na_reason') or '',
                          'direction': r.get('direction', ''), 'note': r.get('note') or ''})
     write_json(Path(out) / 'summary.json', rows)
-    tmp = Path(out) / 'summary.csv.tmp'
-    with open(tmp, 'w', newline='') as fh:
-        w = csv.DictWriter(fh, fieldnames=[*keys, 'agrees', 'na_reason', 'direction', 'note'])
-        w.writeheader(); w.writerows(rows)
-    os.replace(tmp, Path(out) / 'summary.csv')
+    def write_csv(tmp):
+        with open(tmp, 'w', newline='') as fh:
+            w = csv.DictWriter(fh, fieldnames=[*keys, 'agrees', 'na_reason', 'direction', 'note'])
+            w.writeheader(); w.writerows(rows)
+    atomic_write(Path(out) / 'summary.csv', write_csv)
     return rows
 
 def _execute(tasks:list, executor:str, device, devices, slurm:dict, out:Path, log) -> list:

@@ -16,7 +16,7 @@ from .sampling import sample_latents, sample_labels, heun_sample, to_uint8
 from .metrics import ReferenceSet, memorization
 from .networks import NET_CONFIGS, make_net
 from .data import cifar10_subset
-from .cache import write_json
+from .cache import write_json, atomic_write
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'ORDERS', 'RESUMABLE_CHANGES', 'PRESETS', 'ConfigError', 'TrainConfig', 'DataOrder', 'lr_at',
@@ -216,9 +216,6 @@ class MemEval:
 class NonFiniteLoss(FloatingPointError):
     "The loss became NaN or inf; the last good checkpoint is kept."
 
-def _atomic_write(path:Path, write):
-    tmp = path.with_name(path.name + '.tmp')
-    write(tmp); os.replace(tmp, path)
 
 
 def data_fingerprint(data) -> dict:
@@ -298,7 +295,7 @@ class Trainer:
             write_json(d/'config.json', cfgd); write_json(d/'data.json', self.fingerprint)
             lines = (d/'stats.jsonl').read_text().splitlines() if (d/'stats.jsonl').exists() else []
             keep = [l for l in lines if json.loads(l)['step'] <= self.step]     # drop what a killed run logged after its checkpoint
-            _atomic_write(d/'stats.jsonl', lambda p: p.write_text(''.join(l + '\n' for l in keep)))
+            atomic_write(d/'stats.jsonl', lambda p: p.write_text(''.join(l + '\n' for l in keep)))
 
     def _log(self, **rec):
         if self.dir is not None and self.rank == 0:
@@ -316,7 +313,7 @@ class Trainer:
         ck = dict(step=self.step, net=self.net.net.state_dict(), ema=self.ema.net.state_dict(), opt=self.opt.state_dict(),
                   rng=rng, loss_sum=float(self.loss_sum), loss_n=self.loss_n, curve=self.curve, train_s=self.train_s,
                   net_name=self.cfg.net, net_kwargs=self.net_kwargs, precond=self.cfg.precond)
-        _atomic_write(self.dir/'checkpoint.pt', lambda p: torch.save(ck, p))
+        atomic_write(self.dir/'checkpoint.pt', lambda p: torch.save(ck, p))
 
     def _restore(self, ck):
         self.net.net.load_state_dict(ck['net']); self.ema.net.load_state_dict(ck['ema']); self.opt.load_state_dict(ck['opt'])
@@ -373,7 +370,7 @@ class Trainer:
         rec['eval_s'] = time.perf_counter() - t0
         self.curve.append(rec); self._log(**rec)
         if self.cfg.save_snapshots and self.dir is not None and self.rank == 0:
-            _atomic_write(self.dir/f'snapshot-{self.step:08d}.pt', lambda p: torch.save(self.ema.net.state_dict(), p))
+            atomic_write(self.dir/f'snapshot-{self.step:08d}.pt', lambda p: torch.save(self.ema.net.state_dict(), p))
 
     def metrics(self) -> dict:
         "Summary of the run so far: the memorization curve, its maximum over snapshots and where."
