@@ -19,7 +19,7 @@ __all__ = ['PRESETS', 'PAPER', 'DIRECTION', 'NBS', 'EXPERIMENTS', 'SUMMARY', 'RU
            'main']
 
 # %% ../nbs/09_study.ipynb #af34906d
-_CPU_N = (80,)   # the one N of the cpu factor grids: a data-size run past the 90 % crossing, so settings can move it both ways
+_CPU_N = (40, 80)   # the cpu factor grid: two data-size runs either side of the 90 % crossing, so each setting gets an EMM
 PRESETS = {
     'smoke': dict(about="seconds per notebook, for the tests: an 8-channel net, runs of 40 steps, 16 samples",
                   train='cpu', train_kw=dict(net_kwargs=dict(model_channels=8), batch=16, eval_samples=16, eval_batch=16, log_steps=20),
@@ -31,11 +31,11 @@ PRESETS = {
                   skips=dict(n=20, one=(0,), per_level=True, modes=('zero', 'remove'), ncsnpp=False),
                   batch=dict(ns=(20,), values=(8, 16)), weight_decay=dict(ns=(20,), values=(0., 0.1)),
                   ema=dict(ns=(20,), values=(None, 0.)), intra_diversity=dict(ns=(20,), values=(0., 1.), cls=5)),
-    'cpu': dict(about="a 2-core CPU: the 0.65M-parameter tiny U-Net, EDM preconditioning, 8x8 (and 16x16) CIFAR-10, 1,000 steps of batch 64 per run, 256 samples at 5 snapshots",
-                train='cpu', train_kw=dict(precond='edm', stop_at=0.99, log_steps=100),
+    'cpu': dict(about="a 2-core CPU: the 0.65M-parameter tiny U-Net, EDM preconditioning, bf16 autocast, 8x8 (and 16x16) CIFAR-10, 1,000 steps of batch 64 per run, 256 samples at 5 snapshots",
+                train='cpu', train_kw=dict(precond='edm', stop_at=0.99, log_steps=100, precision='bf16'),
                 duration=dict(steps=1000, snapshots=5), res=8, res_grid=(8, 16),
                 search=dict(n_start=20, growth=2., tol=1.3, max_runs=6, n_max=1280),
-                ns=(20, 40, 80), label_classes=dict(n=80, cs=(1, 2, 10, 40, 'unique')),
+                ns=(20, 40, 80), label_classes=dict(n=80, ns=_CPU_N, cs=(1, 2, 10, 40, 'unique')),
                 classes=dict(ns=_CPU_N, values=(1, 2, 5, 10)), width=dict(ns=_CPU_N, values=(16, 32)),
                 depth=dict(ns=_CPU_N, values=(1, 2)), time_embedding=dict(ns=_CPU_N, blocks=(1,)),
                 skips=dict(n=_CPU_N[0], one=(), per_level=True, modes=('zero', 'remove'), ncsnpp=False),
