@@ -88,8 +88,8 @@ def cpu_threads(devices:list[str], # the workers' devices
     cores = cores or len(os.sched_getaffinity(0))
     return max(1, cores // max(1, sum(d.startswith('cpu') for d in devices)))
 
-def _worker(fn, device, todo, done, threads=None):
-    "A worker process: run tasks from `todo` on `device` until the sentinel None."
+def _worker(fn, device, todo, done, threads=None, idle=None, finished=None):
+    "A worker process: run tasks from `todo` on `device` until the sentinel None, then `idle(device, finished.is_set)`."
     here = _mask_gpu(device)                 # notebooks it starts inherit the mask: no context on the other GPUs
     if threads and device.startswith('cpu'): os.environ['OMP_NUM_THREADS'] = str(threads)   # and the thread share
     parent = os.getppid()
@@ -98,12 +98,16 @@ def _worker(fn, device, todo, done, threads=None):
         i, t = item
         done.put((i, 'start', None))
         done.put((i, 'end', {**_call(fn, t, here), 'device': device}))
+    if idle is not None and finished is not None and os.getppid() == parent:
+        try: idle(here, lambda: finished.is_set() or os.getppid() != parent)   # help the workers still busy
+        except Exception: traceback.print_exc()         # helping is optional: the busy workers finish on their own
 
 def run_gpus(fn, # fn(task, device) -> dict, a module-level function
              tasks:list, # picklable job descriptions
              devices:list[str], # one worker process per entry (see `visible_devices`)
              on_done=None, # on_done(index, task, result) as each task finishes
              poll:float=0.5, # seconds between checks that the workers are alive
+             idle=None, # idle(device, stop): what a worker does once the queue is empty, until stop() (e.g. `study.help_runs`)
             ) -> list:
     "Run the tasks concurrently, one worker process per device pulling from a shared queue."
     if not devices: raise ExecutorError("run_gpus needs at least one device")
@@ -112,7 +116,8 @@ def run_gpus(fn, # fn(task, device) -> dict, a module-level function
     for i, t in enumerate(tasks): todo.put((i, t))
     for _ in devices: todo.put(None)
     threads = cpu_threads(devices)          # CPU workers split the cores: oversubscribed OpenMP threads thrash
-    procs = [ctx.Process(target=_worker, args=(fn, d, todo, done, threads), name=f'emm-worker-{w}') for w, d in enumerate(devices)]
+    finished = ctx.Event()                   # set once every task has ended: idle workers stop helping
+    procs = [ctx.Process(target=_worker, args=(fn, d, todo, done, threads, idle, finished), name=f'emm-worker-{w}') for w, d in enumerate(devices)]
     for p in procs: p.start()
     out, running = [None] * len(tasks), {}
     try:
@@ -125,6 +130,7 @@ def run_gpus(fn, # fn(task, device) -> dict, a module-level function
             running.pop(i, None); out[i] = res
             if on_done: on_done(i, tasks[i], res)
     finally:
+        finished.set()
         for p in procs:
             if p.is_alive() and all(r is not None for r in out): p.join(timeout=10)
             if p.is_alive(): p.terminate()

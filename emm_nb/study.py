@@ -12,13 +12,20 @@ from .cache import RunCache, write_json, read_json, canonical_json, atomic_write
 from .emm import emm_from_sweep, search_emm, check_eps, wilson, EMMResult
 
 # %% auto #0
-__all__ = ['PRESETS', 'PAPER', 'DIRECTION', 'NBS', 'EXPERIMENTS', 'SUMMARY', 'RUNNER_PARAMS', 'StudyError', 'get_preset',
-           'net_overrides', 'second_source_spec', 'Study', 'plot_memorization', 'emm_text', 'emm_row', 'emm_order',
-           'ratio_row', 'save_results', 'measure_grid', 'factor_rows', 'mean_ratio', 'trend', 'plot_factor',
-           'parse_value', 'notebook_params', 'check_request', 'run_notebook', 'run_task', 'summarise', 'run_study',
-           'main']
+__all__ = ['PRESETS', 'PAPER', 'DIRECTION', 'NBS', 'EXPERIMENTS', 'SUMMARY', 'RUNNER_PARAMS', 'native_cpu_bf16', 'StudyError',
+           'get_preset', 'net_overrides', 'second_source_spec', 'Study', 'plot_memorization', 'emm_text', 'emm_row',
+           'emm_order', 'ratio_row', 'save_results', 'measure_grid', 'factor_rows', 'mean_ratio', 'trend',
+           'plot_factor', 'parse_value', 'notebook_params', 'check_request', 'run_notebook', 'run_task', 'help_runs',
+           'summarise', 'run_study', 'main']
 
 # %% ../nbs/09_study.ipynb #af34906d
+def native_cpu_bf16(cpuinfo:str='/proc/cpuinfo') -> bool:
+    "Does this CPU compute bf16 in hardware (Intel AMX or AVX512-BF16)? Read from the Linux CPU flags; False elsewhere."
+    try: flags = set(next(l for l in open(cpuinfo) if l.startswith('flags')).split(':', 1)[1].split())
+    except (OSError, StopIteration): return False
+    return bool(flags & {'amx_bf16', 'avx512_bf16'})
+
+_CPU_PRECISION = 'bf16' if native_cpu_bf16() else 'fp32'   # bf16 autocast only where the CPU has it natively (emulated, it is slower)
 _CPU_N = (40, 80)   # the cpu factor grid: two data-size runs either side of the 90 % crossing, so each setting gets an EMM
 PRESETS = {
     'smoke': dict(about="seconds per notebook, for the tests: an 8-channel net, runs of 40 steps, 16 samples",
@@ -31,14 +38,14 @@ PRESETS = {
                   skips=dict(n=20, one=(0,), per_level=True, modes=('zero', 'remove'), ncsnpp=False),
                   batch=dict(ns=(20,), values=(8, 16)), weight_decay=dict(ns=(20,), values=(0., 0.1)),
                   ema=dict(ns=(20,), values=(None, 0.)), intra_diversity=dict(ns=(20,), values=(0., 1.), cls=5)),
-    'cpu': dict(about="a 2-core CPU: the 0.65M-parameter tiny U-Net, EDM preconditioning, bf16 autocast, 8x8 (and 16x16) CIFAR-10, 1,000 steps of batch 64 per run, 256 samples at 5 snapshots",
-                train='cpu', train_kw=dict(precond='edm', stop_at=0.99, log_steps=100, precision='bf16'),
+    'cpu': dict(about=f"a 2-core CPU: the 0.65M-parameter tiny U-Net, EDM preconditioning, {_CPU_PRECISION}, 8x8 (and 16x16) CIFAR-10, 1,000 steps of batch 64 per run, 256 samples at 5 snapshots",
+                train='cpu', train_kw=dict(precond='edm', stop_at=0.99, log_steps=100, precision=_CPU_PRECISION),
                 duration=dict(steps=1000, snapshots=5), res=8, res_grid=(8, 16),
                 search=dict(n_start=20, growth=2., tol=1.3, max_runs=6, n_max=1280),
                 ns=(20, 40, 80), label_classes=dict(n=80, ns=_CPU_N, cs=(1, 2, 10, 40, 'unique')),
                 classes=dict(ns=_CPU_N, values=(1, 2, 5, 10)), width=dict(ns=_CPU_N, values=(16, 32)),
                 depth=dict(ns=_CPU_N, values=(1, 2)), time_embedding=dict(ns=_CPU_N, blocks=(1,)),
-                skips=dict(n=_CPU_N[0], one=(), per_level=True, modes=('zero', 'remove'), ncsnpp=False),
+                skips=dict(n=_CPU_N[-1], ns=_CPU_N, one=(), per_level=True, modes=('zero', 'remove'), ncsnpp=False),
                 batch=dict(ns=_CPU_N, values=(32, 64, 128)), weight_decay=dict(ns=_CPU_N, values=(0., 1e-1)),
                 ema=dict(ns=_CPU_N, values=(None, 0.)), intra_diversity=dict(ns=_CPU_N, values=(0., .5, 1.), cls=5)),
     'gpu': dict(about="one GPU, minutes per run: a 64-channel DDPM++ at 16x16, bf16, 20,000 steps of batch 256, 1,000 samples",
@@ -193,8 +200,25 @@ class Study:
     def measure_all(self, jobs:list, # (N, setting dict) pairs
                    ) -> list[dict]:
         "Results of several runs; a run another worker is training is left to the end, so workers sharing a cache do not wait on each other."
+        for n, kw in jobs: self.cache.want(self.config(n, **kw))   # posted: an idle study worker may take some (`help`)
         out = [self.measure(n, wait=False, **kw) for n, kw in jobs]
         return [r if r is not None else self.measure(n, **kw) for r, (n, kw) in zip(out, jobs)]
+
+    def help(self, stop, # stop() -> True once no notebook will wait on a wanted run any more
+             poll:float=2., # seconds between looks at the wanted runs when none is free
+             log=None) -> int:
+        "Train runs that notebooks posted with `measure_all`, newest first (their posters reach those last), until `stop()`; returns how many."
+        trained = 0
+        while not stop():
+            for cfg in reversed(self.cache.wanted()):
+                if stop(): break
+                new = self.cache.state(cfg) != 'finished'
+                if self.cache.run(cfg, self._train, wait=False) is not None:   # None: another worker holds it
+                    trained += new
+                    if new and log: log(f"trained {self.cache.id(cfg)} for a notebook that wanted it")
+                    break                                # look again: the list has moved on
+            else: time.sleep(poll)
+        return trained
 
     def known(self, **setting) -> dict:
         "Finished runs of this setting in the cache, as {N: result}."
@@ -434,6 +458,15 @@ def run_task(task:dict, # factor, nb, dir, params: one experiment notebook of a 
     except Exception as e: status = 'failed: ' + _failure(e)
     return dict(status=status, device=device, pid=os.getpid(), wall_s=time.time() - t0)
 
+def help_runs(cache_dir:str, # the study's run cache
+              device:str|None, # the worker's device
+              stop) -> int: # stop() -> True once every notebook has ended
+    "What a study worker does once no notebook is left for it: train the runs the running notebooks posted (`Study.help`)."
+    import torch
+    if (t := os.environ.get('OMP_NUM_THREADS', '')).isdigit(): torch.set_num_threads(int(t))   # the worker's share of the cores
+    log = lambda m: print(f"[worker on {device}] {m}", file=sys.stderr, flush=True)
+    return Study('smoke', cache_dir, device=device, progress=False).help(stop, log=log)   # a run's config holds its whole procedure
+
 def summarise(out:Path) -> list:
     "Gather every experiment's rows (EMM, or ratio at a fixed N) into `summary.json` and `summary.csv`."
     import csv
@@ -468,7 +501,8 @@ def _execute(tasks:list, executor:str, device, devices, slurm:dict, out:Path, lo
     if executor == 'gpus':
         th = ex.cpu_threads(devices) if any(d.startswith('cpu') for d in devices) else None
         log(f"running {n} notebook(s) on {len(devices)} worker(s): {', '.join(devices)}" + (f" ({th} CPU thread(s) each)" if th else ''))
-        return ex.run_gpus(run_task, tasks, devices, done)
+        import functools
+        return ex.run_gpus(run_task, tasks, devices, done, idle=functools.partial(help_runs, str((out / 'runs').resolve())))
     log(f"submitting {n} notebook(s) as {slurm.get('cluster', 'slurm')} job(s); job logs in {out / 'jobs'}")
     return ex.run_slurm(run_task, tasks, out / 'jobs', slurm.get('cluster', 'slurm'), slurm.get('options'), device, done)
 
