@@ -5,6 +5,7 @@ On a GPU (the goals on one H100: >= 4,000 img/s for bf16 training of the 35.1M D
 
     python bench/train.py                      # throughput fp32 / tf32 / bf16, bf16 + compile, 10k-sample evaluation
     python bench/train.py --mem-compare        # + one short run trained in fp32 and in bf16: same memorization?
+    python bench/train.py --cpu-preset         # the cpu preset's tiny net at 8x8 / 16x16: fp32 vs bf16 autocast
 
 On a CPU, `--quick` runs the same measurements at toy sizes (tiny net, 8x8, few steps, 256 samples) as a smoke test.
 Training images come from CIFAR-10 when EMM_DATA points at it, otherwise random images (speed does not depend on
@@ -78,6 +79,20 @@ def mem_compare(net, n, res, epochs, snapshot_epochs, k, batch, lr, device, prec
     return out
 
 
+def cpu_preset(dev, steps, out=None):
+    "Training throughput of the cpu preset's runs in fp32 and in bf16 autocast, and their ratio (a machine-noise-proof figure)."
+    res = {}
+    for r in (8, 16):
+        d, ips = subset(80, r), {}
+        for pr in ('fp32', 'bf16'):
+            ips[pr] = throughput(d, 'tiny', 64, pr, channels_last=False, device=dev, steps=steps, warmup=5)['img_per_s']
+        print(f"cpu preset {r:2d}x{r:<2d}: fp32 {ips['fp32']:5.0f} img/s, bf16 {ips['bf16']:5.0f} img/s: bf16 is {ips['bf16'] / ips['fp32']:.2f}x", flush=True)
+        res[f'{r}x{r}'] = {**ips, 'ratio': ips['bf16'] / ips['fp32']}
+    if out:
+        with open(out, 'w') as f: json.dump(res, f, indent=1)
+    return res
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--quick', action='store_true', help='toy sizes for a CPU smoke test')
@@ -90,6 +105,8 @@ def main(argv=None):
     p.add_argument('--eval-batch', type=int, default=2500)
     p.add_argument('--ref-n', type=int, help='training-set size for the nearest-neighbour step (default 50000; quick: 1000)')
     p.add_argument('--mem-compare', action='store_true', help='also train one short run in fp32 and in bf16')
+    p.add_argument('--cpu-preset', action='store_true',
+                   help="only the cpu preset's runs: tiny net, batch 64, 8x8 and 16x16, fp32 vs bf16 on this machine's threads")
     p.add_argument('--out', help='write the results as JSON here')
     a = p.parse_args(argv)
     dev = torch.device(a.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
@@ -100,6 +117,7 @@ def main(argv=None):
     info = dict(device=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'cpu ({torch.get_num_threads()} threads)',
                 torch=torch.__version__, net=net, res=res, batch=batch)
     print(json.dumps(info), flush=True)
+    if a.cpu_preset: return cpu_preset(dev, a.steps or 30, a.out)
     data = subset(1000 if not q else 64, res)
     results, tr_eval = dict(info=info, train={}), None
     runs = [(pr, False) for pr in a.precisions.split(',')] + ([] if a.no_compile else [('bf16', True)])
