@@ -169,7 +169,7 @@ class RunCache:
         return out
 
     def want(self, config:dict) -> Path:
-        "Post an unfinished `config` as wanted, so an idle worker may train it (`Study.help`); returns the marker file."
+        "Post an unfinished `config` as wanted, so an idle worker may train it (Study.help); returns the marker file."
         f = self.root / '.wanted' / f'{self.id(config)}.json'
         if not f.exists() and self.get(config) is None:
             f.parent.mkdir(exist_ok=True); write_json(f, dict(config=config, t=time.time()))

@@ -461,7 +461,7 @@ def run_task(task:dict, # factor, nb, dir, params: one experiment notebook of a 
 def help_runs(cache_dir:str, # the study's run cache
               device:str|None, # the worker's device
               stop) -> int: # stop() -> True once every notebook has ended
-    "What a study worker does once no notebook is left for it: train the runs the running notebooks posted (`Study.help`)."
+    "What a study worker does once no notebook is left for it: train the runs the running notebooks posted (Study.help)."
     import torch
     if (t := os.environ.get('OMP_NUM_THREADS', '')).isdigit(): torch.set_num_threads(int(t))   # the worker's share of the cores
     log = lambda m: print(f"[worker on {device}] {m}", file=sys.stderr, flush=True)
