@@ -27,7 +27,7 @@ def test_gpus_executor_two_fake_devices(tmp_path, data_root):
         for s in d['settings']:
             assert s['emm'] is None and s['n'] == 20 and 0 <= s['ratio_lo'] <= s['ratio'] <= s['ratio_hi'] <= 1 and s['text'].startswith('R_mem')
     # runs shared, never trained twice: 16 distinct configs, each finished once with strictly increasing steps
-    runs = sorted(p for p in (out / 'runs').iterdir() if p.is_dir())
+    runs = sorted(p for p in (out / 'runs').iterdir() if p.is_dir() and not p.name.startswith('.'))   # .wanted: work-sharing markers
     assert len(runs) == 16 and all((p / 'result.json').exists() for p in runs), [p.name for p in runs]
     for p in runs: s = _run_steps(p); assert s == sorted(set(s)), f"{p.name} trained twice: steps {s}"
     res = {f: json.loads((out / f / 'results.json').read_text()) for f in FACTORS}
