@@ -41,12 +41,12 @@ PRESETS = {
     'cpu': dict(about=f"a 2-core CPU: the 0.65M-parameter tiny U-Net, EDM preconditioning, {_CPU_PRECISION}, 8x8 (and 16x16) CIFAR-10, 1,000 steps of batch 64 per run, 256 samples at 5 snapshots",
                 train='cpu', train_kw=dict(precond='edm', stop_at=0.99, log_steps=100, precision=_CPU_PRECISION),
                 duration=dict(steps=1000, snapshots=5), res=8, res_grid=(8, 16),
-                search=dict(n_start=20, growth=2., tol=1.3, max_runs=6, n_max=1280),
-                ns=(20, 40, 80), label_classes=dict(n=80, ns=_CPU_N, cs=(1, 2, 10, 40, 'unique')),
+                search=dict(n_start=40, growth=2., tol=1.3, max_runs=6, n_max=1280),
+                ns=_CPU_N, label_classes=dict(n=80, ns=_CPU_N, cs=(1, 2, 10, 40, 'unique')),
                 classes=dict(ns=_CPU_N, values=(1, 2, 5, 10)), width=dict(ns=_CPU_N, values=(16, 32)),
                 depth=dict(ns=_CPU_N, values=(1, 2)), time_embedding=dict(ns=_CPU_N, blocks=(1,)),
-                skips=dict(n=_CPU_N[-1], ns=_CPU_N, one=(), per_level=True, modes=('zero', 'remove'), ncsnpp=False),
-                batch=dict(ns=_CPU_N, values=(32, 64, 128)), weight_decay=dict(ns=_CPU_N, values=(0., 1e-1)),
+                skips=dict(n=_CPU_N[-1], ns=_CPU_N, one=(), per_level=True, modes=('zero', 'remove'), grid_modes=('zero',), ncsnpp=False),
+                batch=dict(ns=_CPU_N, values=(64, 128)), weight_decay=dict(ns=_CPU_N, values=(0., 1e-1)),
                 ema=dict(ns=_CPU_N, values=(None, 0.)), intra_diversity=dict(ns=_CPU_N, values=(0., 1.), cls=5)),
     'gpu': dict(about="one GPU, minutes per run: a 64-channel DDPM++ at 16x16, bf16, 20,000 steps of batch 256, 1,000 samples",
                 train='paper', train_kw=dict(net_kwargs=dict(model_channels=64, attn_resolutions=(8,)), batch=256, lr=1e-3,
@@ -332,10 +332,14 @@ def save_results(out_dir, experiment:str, preset:str, rows:list, finding:str, ex
 
 # %% ../nbs/09_study.ipynb #98ad933a
 def measure_grid(study:Study, settings:dict, # {label: keyword arguments of `Study.measure`}
-                 ns) -> dict:
-    "Measure every setting at every N of a grid: {label: {N: result}}, each run through the cache."
-    if len(ns) == 0: raise StudyError("empty grid of N")
-    jobs = [(lab, int(n)) for lab in settings for n in ns]
+                 ns, # the grid of N
+                 ns_of:dict|None=None, # {label: its own N}, for settings measured off the grid
+                ) -> dict:
+    "Measure every setting at every N of a grid: {label: {N: result}}, each run through the cache, all posted at once."
+    ns_of = ns_of or {}
+    if bad := [k for k in ns_of if k not in settings]: raise StudyError(f"ns_of names unknown settings: {bad}")
+    if any(len(v) == 0 for v in (ns, *ns_of.values())): raise StudyError("empty grid of N")
+    jobs = [(lab, int(n)) for lab in settings for n in ns_of.get(lab, ns)]
     out = {lab: {} for lab in settings}
     for (lab, n), r in zip(jobs, study.measure_all([(n, settings[lab]) for lab, n in jobs])): out[lab][n] = r
     return out
