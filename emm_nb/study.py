@@ -172,6 +172,11 @@ class Study:
         return mix_class(cfg['n'], m['alpha'], m['cls'], self.second_source(m['second'], m['cls']), cfg['res'], m['seed'],
                          source=self.source)
 
+    def empty_classes(self, n:int, **setting) -> int:
+        "How many of a setting's label classes get no training image at this N (random labels are drawn i.i.d.)."
+        d = self.data(self.config(n, **setting))
+        return int((np.bincount(d.labels, minlength=d.n_classes) == 0).sum())
+
     def second_source(self, spec:str|None, cls:int=5):
         "The second source of a mix: a labelled stand-in (from CIFAR-10) or an image folder (read when used)."
         from emm_nb.folders import standin_second_source
