@@ -10,8 +10,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['NET_CONFIGS', 'PositionalEmbedding', 'FourierEmbedding', 'Resample', 'UNetBlock', 'num_skips', 'skip_names',
-           'make_skip_mask', 'UNet', 'count_params', 'count_unet_params', 'make_net']
+__all__ = ['NET_CONFIGS', 'PositionalEmbedding', 'FourierEmbedding', 'Resample', 'ConvDown', 'UNetBlock', 'num_skips',
+           'skip_names', 'make_skip_mask', 'UNet', 'count_params', 'count_unet_params', 'make_net']
 
 # %% ../nbs/04_networks.ipynb #75b8bacf
 def _conv(cin:int, cout:int, k:int, gain:float=1.0) -> nn.Conv2d:
@@ -69,6 +69,17 @@ class Resample(nn.Module):
         if self.mode == 'down': return F.conv2d(x, w, stride=2, padding=self.pad, groups=x.shape[1])
         return F.conv_transpose2d(x, w, stride=2, padding=self.pad, groups=x.shape[1])
 
+# %% ../nbs/04_networks.ipynb #26352878
+class ConvDown(nn.Module):
+    "A 3x3 convolution, then a FIR halving, the convolution evaluated on the border the filter reads (NCSN++'s pyramid)."
+    def __init__(self, cin:int, cout:int, filt:tuple=(1, 3, 3, 1)):
+        super().__init__()
+        self.conv, self.down, self.fpad = _conv(cin, cout, 3), Resample('down', filt), (len(filt) - 1) // 2
+    def forward(self, x):
+        h = F.conv2d(x, self.conv.weight, padding=1 + self.fpad)          # the conv on a canvas fpad pixels wider
+        w = self.down.filt.to(h.dtype).expand(h.shape[1], 1, -1, -1)
+        return F.conv2d(h, w, stride=2, groups=h.shape[1]) + self.conv.bias.to(h.dtype).view(1, -1, 1, 1)
+
 # %% ../nbs/04_networks.ipynb #e24df3f6
 class UNetBlock(nn.Module):
     "DDPM++ residual block: two 3x3 convs with an additive embedding bias, optional resampling and self-attention."
@@ -84,7 +95,7 @@ class UNetBlock(nn.Module):
         self.skip = _conv(cin, cout, 1) if (cin != cout or resample) else nn.Identity()
         if attention:
             if cout % num_heads: raise ValueError(f"{cout} channels do not split into {num_heads} attention heads")
-            self.norm2, self.qkv, self.proj = _norm(cout), _conv(cout, 3 * cout, 1), _conv(cout, cout, 1, gain=1e-5)
+            self.norm2, self.qkv, self.proj = _norm(cout), _conv(cout, 3 * cout, 1, gain=math.sqrt(0.2)), _conv(cout, cout, 1, gain=1e-5)
 
     def forward(self, x, emb):
         h = self.conv0(self.resample(F.silu(self.norm0(x))))
@@ -162,10 +173,9 @@ class UNet(nn.Module):
         self.skip_mask, self.skip_mode = skip_mask, skip_mode
         filt = (1, 3, 3, 1) if arch == 'ncsnpp' else (1, 1)
         # mapping network: noise (+ label) embedding -> Linear -> SiLU -> Linear -> SiLU
-        noise_ch = model_channels * (2 if embedding == 'fourier' else 1); emb_ch = model_channels * channel_mult_emb
+        noise_ch = model_channels * (2 if arch == 'ncsnpp' else 1); emb_ch = model_channels * channel_mult_emb   # by arch, not embedding
         self.map_noise = FourierEmbedding(noise_ch) if embedding == 'fourier' else PositionalEmbedding(noise_ch)
-        self.map_label = nn.Linear(label_dim, noise_ch) if label_dim else None
-        if label_dim: nn.init.normal_(self.map_label.weight, std=label_dim ** -0.5); nn.init.zeros_(self.map_label.bias)
+        self.map_label = _linear(label_dim, noise_ch) if label_dim else None
         self.map0, self.map1 = _linear(noise_ch, emb_ch), _linear(emb_ch, emb_ch)
         blk = lambda cin, cout, **kw: UNetBlock(cin, cout, emb_ch, dropout=dropout, filt=filt, num_heads=num_heads, **kw)
         # encoder: records the width of every skip
@@ -176,7 +186,7 @@ class UNet(nn.Module):
         for l, m in enumerate(channel_mult):
             if l > 0:
                 self.down.append(blk(c, c, resample='down')); skip_ch.append(c)
-                if arch == 'ncsnpp': self.aux.append(nn.Sequential(Resample('down', filt), _conv(caux, c, 3))); caux = c
+                if arch == 'ncsnpp': self.aux.append(ConvDown(caux, c, filt)); caux = c
             self.enc.append(nn.ModuleList())
             for _ in range(num_blocks):
                 self.enc[-1].append(blk(c, model_channels * m, attention=ress[l] in attn_resolutions))
@@ -193,7 +203,7 @@ class UNet(nn.Module):
                 cin = c + (skip_ch[i] if how != 'remove' else 0); c = model_channels * m
                 self.dec[-1].append(blk(cin, c, attention=b == num_blocks and ress[l] in attn_resolutions))
                 self._plan.append((i, how))
-        self.out_norm, self.out_conv = _norm(c), _conv(c, out_channels, 3, gain=0.2)
+        self.out_norm, self.out_conv = _norm(c), _conv(c, out_channels, 3, gain=1e-5)
 
     @property
     def num_skips(self) -> int: return len(self.skip_mask)
