@@ -21,6 +21,10 @@ class VP:
     M:int=1000 # c_noise = (M - 1) t
 
     def sigma(self, t): return torch.expm1(0.5 * self.beta_d * t**2 + self.beta_min * t).sqrt()
+    @property
+    def sigma_min(self) -> float: return float(self.sigma(torch.tensor(self.eps_t, dtype=torch.float64)))  # ~0.001
+    @property
+    def sigma_max(self) -> float: return float(self.sigma(torch.tensor(1., dtype=torch.float64)))          # ~152
     def t(self, sigma):
         "Inverse of `sigma(t)`."
         return ((self.beta_min**2 + 2 * self.beta_d * torch.log1p(sigma**2)).sqrt() - self.beta_min) / self.beta_d
@@ -56,6 +60,7 @@ class EDM:
     p_mean:float=-1.2 # mean of ln(sigma) during training
     p_std:float=1.2 # std of ln(sigma) during training
     sigma_data:float=0.5 # std of the data
+    sigma_min, sigma_max = 0., float('inf')   # the network takes any noise level
 
     def coefs(self, sigma):
         "(c_skip, c_out, c_in, c_noise) at `sigma`."
@@ -95,6 +100,13 @@ class Precond(nn.Module):
         self.net, self.param = net, get_param(kind)
 
     @property
+    def sigma_min(self) -> float:
+        "The smallest noise level the network was trained for (the sampler stops there: VE 0.02, VP ~0.001, EDM 0)."
+        return self.param.sigma_min
+    @property
+    def sigma_max(self) -> float: return self.param.sigma_max
+
+    @property
     def dtype(self):
         "The network's compute dtype (that of its first floating parameter)."
         return next((p.dtype for p in self.net.parameters() if p.is_floating_point()), torch.float32)
@@ -129,6 +141,8 @@ class Guided(nn.Module):
                 ):
         super().__init__()
         self.denoiser, self.scale = denoiser, float(scale)
+    sigma_min = property(lambda self: getattr(self.denoiser, 'sigma_min', 0.), doc="The guided denoiser's noise range (the sampler's clamp).")
+    sigma_max = property(lambda self: getattr(self.denoiser, 'sigma_max', float('inf')))
 
     def forward(self, x, sigma, labels=None):
         if labels is None or self.scale == 1: return self.denoiser(x, sigma, labels)

@@ -49,6 +49,8 @@ def heun_sample(denoiser, # D(x, sigma, labels=None) -> denoised x
                 num_steps:int=18, sigma_min:float=0.002, sigma_max:float=80., rho:float=7.,
                ) -> torch.Tensor:
     "Deterministic EDM Heun sampler (S_churn = 0); float64 state, returns x at sigma = 0 (float64)."
+    sigma_min = max(sigma_min, getattr(denoiser, 'sigma_min', 0.))              # the network's own noise range
+    sigma_max = min(sigma_max, getattr(denoiser, 'sigma_max', float('inf')))
     x = latents.to(torch.float64)
     t = edm_sigmas(num_steps, sigma_min, sigma_max, rho, device=x.device)
     x = x * t[0]
