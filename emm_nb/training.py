@@ -20,8 +20,8 @@ from .cache import write_json, atomic_write
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'ORDERS', 'RESUMABLE_CHANGES', 'PRESETS', 'ConfigError', 'TrainConfig', 'DataOrder', 'lr_at',
-           'ema_decay_at', 'ema_update', 'MemEval', 'NonFiniteLoss', 'data_fingerprint', 'Trainer', 'train',
-           'load_denoiser', 'main']
+           'ema_decay_at', 'final_ema_decay', 'ema_update', 'MemEval', 'NonFiniteLoss', 'data_fingerprint', 'Trainer',
+           'train', 'load_denoiser', 'main']
 
 # %% ../nbs/06_training.ipynb #bf627dde
 class ConfigError(ValueError):
@@ -44,7 +44,7 @@ class TrainConfig:
     adam_eps:float=1e-8
     ema_decay:float|None=None        # pinned per-step EMA decay; None = the paper's schedule (below)
     ema_halflife_img:float=500_000.  # schedule: EMA half-life in images
-    ema_rampup:float|None=0.05       # schedule: half-life at most this fraction of the images seen
+    ema_rampup_epochs:float|None=200. # schedule: the half-life grows linearly to ema_halflife_img over these epochs
     ema_ref_batch:int|None=512       # schedule: decay computed for this batch (the paper's 512); None = `batch`
     epochs:float=40_000.             # duration
     snapshot_epochs:float|None=None  # evaluate + checkpoint interval; None = every 2.5M images (the paper)
@@ -89,6 +89,7 @@ PRESETS = {
     'paper': {},
     'paper_edm': dict(net='ddpmpp_edm', precond='edm', lr=1e-3),
     'cpu': dict(net='tiny', precond='edm', batch=64, lr=1e-3, lr_warmup_epochs=10., ema_halflife_img=2_000., ema_ref_batch=None,
+                ema_rampup_epochs=10.,   # the EMA ramp ends with the lr warm-up, as in the paper (both 200 epochs there)
                 epochs=4_000., snapshot_epochs=200., eval_samples=256, eval_batch=256, log_steps=50, stop_at=0.9),
 }
 
@@ -108,7 +109,7 @@ def _check(cfg:TrainConfig, data=None, world:int=1):
     for k in ('lr_warmup_epochs', 'weight_decay', 'eval_samples'): need(getattr(cfg, k) >= 0, f"{k} must be >= 0, got {getattr(cfg, k)}")
     need(len(cfg.adam_betas) == 2 and all(0 <= b < 1 for b in cfg.adam_betas), f"adam_betas must be two values in [0, 1), got {cfg.adam_betas}")
     need(cfg.ema_decay is None or 0 <= cfg.ema_decay < 1, f"ema_decay must be in [0, 1), got {cfg.ema_decay}")
-    need(cfg.ema_rampup is None or cfg.ema_rampup > 0, f"ema_rampup must be > 0 or None, got {cfg.ema_rampup}")
+    need(cfg.ema_rampup_epochs is None or cfg.ema_rampup_epochs > 0, f"ema_rampup_epochs must be > 0 or None, got {cfg.ema_rampup_epochs}")
     need(cfg.ema_ref_batch is None or cfg.ema_ref_batch >= 1, f"ema_ref_batch must be >= 1 or None, got {cfg.ema_ref_batch}")
     need(cfg.snapshot_epochs is None or cfg.snapshot_epochs > 0, f"snapshot_epochs must be > 0 or None, got {cfg.snapshot_epochs}")
     need(cfg.stop_at is None or 0 < cfg.stop_at <= 1, f"stop_at must be in (0, 1], got {cfg.stop_at}")
@@ -154,15 +155,20 @@ class DataOrder:
 
 # %% ../nbs/06_training.ipynb #ef1aed8e
 def lr_at(cfg:TrainConfig, nimg:int, n:int) -> float:
-    "Learning rate once `nimg` images (this batch included) have been seen, for a training set of `n` images."
+    "Learning rate of the step taken after `nimg` images (this batch not included) of a training set of `n` images."
     w = cfg.lr_warmup_epochs * n
     return cfg.lr * min(1., nimg / w) if w > 0 else cfg.lr
 
-def ema_decay_at(cfg:TrainConfig, nimg:int) -> float:
-    "Per-step EMA decay after `nimg` images."
-    if cfg.ema_decay is not None: return cfg.ema_decay
-    h = cfg.ema_halflife_img if cfg.ema_rampup is None else min(cfg.ema_halflife_img, cfg.ema_rampup * nimg)
-    return 0.5 ** ((cfg.ema_ref_batch or cfg.batch) / max(h, 1e-8))
+def ema_decay_at(cfg:TrainConfig, nimg:int, n:int) -> float:
+    "Per-step EMA decay of the step taken after `nimg` images (this batch not included) of a training set of `n` images."
+    b, ramp = cfg.ema_ref_batch or cfg.batch, 1. if cfg.ema_rampup_epochs is None else min(1., nimg / (cfg.ema_rampup_epochs * n))
+    beta = 0.5 ** (b / max(cfg.ema_halflife_img * ramp, 1e-8))
+    if cfg.ema_decay is None: return beta
+    return cfg.ema_decay * beta / 0.5 ** (b / cfg.ema_halflife_img)   # a pinned decay ramps up the same way
+
+def final_ema_decay(cfg:TrainConfig) -> float:
+    "The per-step EMA decay once the ramp is over."
+    return cfg.ema_decay if cfg.ema_decay is not None else 0.5 ** ((cfg.ema_ref_batch or cfg.batch) / cfg.ema_halflife_img)
 
 @torch.no_grad()
 def ema_update(ema_params:list, params:list, decay:float):
@@ -338,13 +344,13 @@ class Trainer:
     def _step(self):
         "One optimisation step: no host-device synchronisation."
         i, cfg = self._indices(), self.cfg
-        nimg = (self.step + 1) * cfg.batch
+        nimg = self.step * cfg.batch                                  # images seen before this step (the official loop)
         for g in self.opt.param_groups: g['lr'] = lr_at(cfg, nimg, self.n)
         y = self.images[i].contiguous(memory_format=self.fmt)
         with self.autocast(): loss = self.loss_fn(self.model, y, None if self.labels is None else self.labels[i])
         loss.backward()
         self.opt.step(); self.opt.zero_grad(set_to_none=True)
-        ema_update(self.ema_params, self.params, ema_decay_at(cfg, nimg))
+        ema_update(self.ema_params, self.params, ema_decay_at(cfg, nimg, self.n))
         self.loss_sum += loss.detach(); self.loss_n += 1
         self.step += 1
 
@@ -365,7 +371,7 @@ class Trainer:
         rec = dict(step=self.step, epoch=self.step * self.cfg.batch / self.n)
         if self.evaluator is not None:
             D = self.ema if self.cfg.eval_guidance == 1 else Guided(self.ema, self.cfg.eval_guidance)
-            r = self.evaluator(D, self.autocast)
+            with _precision('fp32'): r = self.evaluator(D)      # sampled in strict fp32 whatever the training precision
             rec.update(mem=r.ratio, knn=r.knn_distance)
         rec['eval_s'] = time.perf_counter() - t0
         self.curve.append(rec); self._log(**rec)
@@ -402,7 +408,7 @@ class Trainer:
                 dt = time.perf_counter() - t_log; self.train_s += dt
                 nimg = self.step * cfg.batch
                 self._log(step=self.step, epoch=nimg / self.n, loss=loss, lr=lr_at(cfg, nimg, self.n),
-                          ema_decay=ema_decay_at(cfg, nimg), img_per_s=(self.step - s_log) * cfg.batch / dt)
+                          ema_decay=ema_decay_at(cfg, nimg, self.n), img_per_s=(self.step - s_log) * cfg.batch / dt)
                 self.loss_sum.zero_(); self.loss_n = 0
                 if snap: self._snapshot()
                 if snap or last: self._save()
