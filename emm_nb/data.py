@@ -98,7 +98,10 @@ def balanced_indices(labels:np.ndarray, # labels of the whole source set
     if not cls or len(set(cls)) != len(cls) or min(cls) < 0 or max(cls) >= n_avail:
         raise DataError(f"classes {cls} must be distinct and within 0..{n_avail - 1}")
     if n <= 0: raise DataError(f"subset size N={n} must be positive")
-    if n % len(cls): raise DataError(f"N={n} is not divisible by the class count C={len(cls)}")
+    if n % len(cls):
+        lo = n - n % len(cls)
+        raise DataError(f"N={n} is not divisible by the class count C={len(cls)}: a class-balanced subset takes N/C images "
+                        f"of each class; use N={lo or len(cls)} or N={lo + len(cls)}")
     per = n // len(cls)
     rng = None if seed is None else np.random.default_rng(seed)
     out = []
