@@ -5,7 +5,7 @@ On a GPU (the goals on one H100: >= 4,000 img/s for bf16 training of the 35.1M D
 
     python bench/train.py                      # throughput fp32 / tf32 / bf16, bf16 + compile, 10k-sample evaluation
     python bench/train.py --mem-compare        # + one short run trained in fp32 and in bf16: same memorization?
-    python bench/train.py --cpu-preset         # the cpu preset's tiny net at 8x8 / 16x16: fp32 vs bf16 autocast
+    OMP_NUM_THREADS=1 python bench/train.py --cpu-preset   # the cpu preset's tiny net at 8x8 / 16x16: today's config vs the new one
 
 On a CPU, `--quick` runs the same measurements at toy sizes (tiny net, 8x8, few steps, 256 samples) as a smoke test.
 Training images come from CIFAR-10 when EMM_DATA points at it, otherwise random images (speed does not depend on
@@ -79,18 +79,78 @@ def mem_compare(net, n, res, epochs, snapshot_epochs, k, batch, lr, device, prec
     return out
 
 
-def cpu_preset(dev, steps, out=None):
-    "Training throughput of the cpu preset's runs in fp32 and in bf16 autocast, and their ratio (a machine-noise-proof figure)."
-    res = {}
+# -- the cpu preset: today's configuration vs the recommended one ------------------------------------------------------
+# MONKEYPATCH (bench only, off by default: measured 1.03x, not worth a package knob): `--bf16-weights` runs the new
+# configuration's network in bf16 weights and activations (no per-op autocast casts); Adam and the EMA keep fp32 master weights.
+def bf16_weights(tr:Trainer) -> Trainer:
+    "Switch a built Trainer to a bf16 copy of its network with fp32 master weights in Adam and the EMA."
+    import copy, contextlib
+    net_bf = copy.deepcopy(tr.net).to(torch.bfloat16)
+    tr.net_bf, tr.bf_params = net_bf, list(net_bf.parameters())
+    tr.model, tr.autocast = net_bf, contextlib.nullcontext
+    step = tr.opt.step
+    def opt_step():
+        for p, q in zip(tr.params, tr.bf_params): p.grad = q.grad.float(); q.grad = None
+        step()
+        with torch.no_grad(): torch._foreach_copy_(tr.bf_params, tr.params)
+    tr.opt.step = opt_step
+    return tr
+
+
+def _cpu_trainer(d, dev, batch, lr, precision, bf16w=False):
+    cfg = TrainConfig.preset('cpu', precond='edm', batch=batch, lr=lr, precision=precision, channels_last=False, device=dev,
+                             eval_samples=0, epochs=1e9)
+    tr = Trainer(cfg, d, None, progress=False)
+    return bf16_weights(tr) if bf16w else tr
+
+
+def _timed(tr, n_img):
+    "Images per second of enough steps for about n_img images (one host sync at the end)."
+    steps = max(2, round(n_img / tr.cfg.batch))
+    with _precision(tr.cfg.precision):
+        t0 = time.perf_counter()
+        for _ in range(steps): tr._step()
+        loss = tr.loss_sum.item()
+        dt = time.perf_counter() - t0
+    assert np.isfinite(loss), 'non-finite loss'
+    return steps * tr.cfg.batch / dt
+
+
+def cpu_preset(dev, steps, out=None, reps=5, new_batch=128, new_lr=2e-3, new_bf16w=False):
+    """Training throughput of today's cpu preset (tiny net, batch 64, lr 1e-3, bf16 autocast where the CPU has native bf16,
+    else fp32) and of the recommended configuration, interleaved A/B/A/B in this process, and the median of the per-pair
+    speed-up ratios (a machine-noise-proof figure). Run it with OMP_NUM_THREADS=1 for the per-core figure."""
+    from emm_nb.study import native_cpu_bf16
+    import statistics
+    prec = 'bf16' if native_cpu_bf16() else 'fp32'
+    res = dict(threads=torch.get_num_threads(), today=dict(batch=64, lr=1e-3, precision=prec),
+               new=dict(batch=new_batch, lr=new_lr, precision=prec, bf16_weights=new_bf16w and prec == 'bf16'))
+    n_img = steps * 64
     for r in (8, 16):
-        d, ips = subset(80, r), {}
-        for pr in ('fp32', 'bf16'):
-            ips[pr] = throughput(d, 'tiny', 64, pr, channels_last=False, device=dev, steps=steps, warmup=5)['img_per_s']
-        print(f"cpu preset {r:2d}x{r:<2d}: fp32 {ips['fp32']:5.0f} img/s, bf16 {ips['bf16']:5.0f} img/s: bf16 is {ips['bf16'] / ips['fp32']:.2f}x", flush=True)
-        res[f'{r}x{r}'] = {**ips, 'ratio': ips['bf16'] / ips['fp32']}
+        d = subset(80, r)
+        A = _cpu_trainer(d, dev, 64, 1e-3, prec)
+        B = _cpu_trainer(d, dev, new_batch, new_lr, prec, bf16w=res['new']['bf16_weights'])
+        for tr in (A, B): _timed(tr, 4 * tr.cfg.batch)                   # warm-up
+        a, b = [], []
+        for _ in range(reps): a.append(_timed(A, n_img)); b.append(_timed(B, n_img))
+        ratio = statistics.median(y / x for x, y in zip(a, b))
+        print(f"cpu preset {r:2d}x{r:<2d} ({torch.get_num_threads()} thread(s), {reps} A/B pairs): today (batch 64, {prec}) "
+              f"{statistics.median(a):5.0f} img/s, new (batch {new_batch}, lr {new_lr:g}, {prec}{' weights' if res['new']['bf16_weights'] else ''}) "
+              f"{statistics.median(b):5.0f} img/s: new is {ratio:.2f}x", flush=True)
+        res[f'{r}x{r}'] = dict(today=a, new=b, ratio=ratio)
     if out:
         with open(out, 'w') as f: json.dump(res, f, indent=1)
     return res
+
+
+def profile(dev, steps=20, res=8, top=12):
+    "Where a step of today's cpu preset spends its time (torch.profiler, self CPU time per op): the floor behind the speed."
+    from emm_nb.study import native_cpu_bf16
+    tr = _cpu_trainer(subset(80, res), dev, 64, 1e-3, 'bf16' if native_cpu_bf16() else 'fp32')
+    _timed(tr, 4 * 64)                                                      # warm-up
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof: _timed(tr, steps * 64)
+    print(prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=top), flush=True)
+    return prof
 
 
 def main(argv=None):
@@ -106,18 +166,27 @@ def main(argv=None):
     p.add_argument('--ref-n', type=int, help='training-set size for the nearest-neighbour step (default 50000; quick: 1000)')
     p.add_argument('--mem-compare', action='store_true', help='also train one short run in fp32 and in bf16')
     p.add_argument('--cpu-preset', action='store_true',
-                   help="only the cpu preset's runs: tiny net, batch 64, 8x8 and 16x16, fp32 vs bf16 on this machine's threads")
+                   help="only the cpu preset's runs (tiny net, 8x8 and 16x16): today's configuration vs the recommended one, "
+                        "interleaved; run with OMP_NUM_THREADS=1 for the per-core figure")
+    p.add_argument('--reps', type=int, default=5, help='--cpu-preset: A/B pairs per resolution')
+    p.add_argument("--new-batch", type=int, default=128, help='--cpu-preset: batch of the recommended configuration')
+    p.add_argument("--new-lr", type=float, default=2e-3, help='--cpu-preset: lr of the new configuration (does not change its speed)')
+    p.add_argument('--bf16-weights', action='store_true', help='--cpu-preset: the new configuration runs bf16 weights (monkeypatch) instead of autocast')
+    p.add_argument('--profile', action='store_true', help="--cpu-preset: also print the top ops of today's 8x8 step")
     p.add_argument('--out', help='write the results as JSON here')
     a = p.parse_args(argv)
     dev = torch.device(a.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     q = a.quick
-    net, res = ('tiny', 8) if q else ('ddpmpp', 32)
-    batch, steps = a.batch or (64 if q else 256), a.steps or (10 if q else 30)
+    net, res = ('tiny', 8) if q or a.cpu_preset else ('ddpmpp', 32)
+    batch, steps = a.batch or (64 if q or a.cpu_preset else 256), a.steps or (10 if q else 30)
     k, ref_n = a.eval_samples or (256 if q else 10_000), a.ref_n or (1000 if q else 50_000)
     info = dict(device=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'cpu ({torch.get_num_threads()} threads)',
                 torch=torch.__version__, net=net, res=res, batch=batch)
     print(json.dumps(info), flush=True)
-    if a.cpu_preset: return cpu_preset(dev, a.steps or 30, a.out)
+    if a.cpu_preset:
+        r = cpu_preset(dev, a.steps or 30, a.out, a.reps, a.new_batch, a.new_lr, a.bf16_weights)
+        if a.profile: profile(dev, a.steps or 20)
+        return r
     data = subset(1000 if not q else 64, res)
     results, tr_eval = dict(info=info, train={}), None
     runs = [(pr, False) for pr in a.precisions.split(',')] + ([] if a.no_compile else [('bf16', True)])
