@@ -10,8 +10,8 @@ from statistics import NormalDist
 import numpy as np
 
 # %% auto #0
-__all__ = ['EMMError', 'check_eps', 'wilson', 'EMMResult', 'emm_from_sweep', 'logistic_curve', 'plot_sweep', 'EMMSearch',
-           'search_emm']
+__all__ = ['EMMError', 'check_eps', 'wilson', 'EMMResult', 'emm_from_sweep', 'logistic_curve', 'pooled_dispersion', 'emm_fit',
+           'onset', 'onset_power_law', 'emm_at_budget', 'plot_sweep', 'EMMSearch', 'search_emm']
 
 # %% ../nbs/07_emm.ipynb #bb0e3eea
 class EMMError(ValueError):
@@ -80,7 +80,8 @@ class EMMResult:
     points: list            # per distinct N: dict(n, ratio, k, repeats, lo, hi) with the Wilson interval
     eps: float = 0.1
     conf: float = 0.95
-    interval: str = 'bootstrap'  # how lo/hi were made: 'bootstrap', 'wilson' or 'none'
+    interval: str = 'bootstrap'  # how lo/hi were made: 'bootstrap', 'wilson', 'fit' (`emm_fit`) or 'none'
+    fit: dict|None = None        # `emm_fit` only: the curve (a, b of logit R = a + b ln N), dispersion phi, runs
     def __str__(self):
         t = f"{100*(1-self.eps):g} %"
         if self.censored == '>=': s = f"EMM >= {self.bracket[0]:g} (censored: every N is at or above {t})"
@@ -90,7 +91,7 @@ class EMMResult:
     def to_dict(self) -> dict:
         "Plain types for JSON (json writes inf as Infinity)."
         return dict(emm=self.emm, lo=self.lo, hi=self.hi, bracket=list(self.bracket), censored=self.censored,
-                    points=self.points, eps=self.eps, conf=self.conf, interval=self.interval)
+                    points=self.points, eps=self.eps, conf=self.conf, interval=self.interval, fit=self.fit)
 
 # %% ../nbs/07_emm.ipynb #affea932
 def _ends(x_lo, x_hi, un):
@@ -151,6 +152,117 @@ def logistic_curve(n, # training-set size(s)
                   ):
     "A synthetic memorization curve, 1 at small N and 0 at large N, crossing 0.9 at `n90` (for tests and demos)."
     return 1 / (1 + 9**-1 * np.exp(slope * (np.log(np.asarray(n, float)) - math.log(n90))))
+
+# %% ../nbs/07_emm.ipynb #15250720
+def _logit(p): return math.log(p / (1 - p))
+
+def _fit_logistic(x, m, k, iters:int=100):
+    "Binomial ML of logit p = a + b x for each row of counts m of k (Newton), with half a count added each way."
+    m, k = np.atleast_2d(m) + 0.5, np.atleast_2d(k) + 1.
+    a, b = np.log(m.sum(1) / (k.sum(1) - m.sum(1))), np.zeros(len(m))
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-(a[:, None] + b[:, None] * x)))
+        w, r = k * p * (1 - p), m - k * p
+        g0, g1, h00, h01, h11 = r.sum(1), (r * x).sum(1), w.sum(1), (w * x).sum(1), (w * x * x).sum(1)
+        det = h00 * h11 - h01 ** 2
+        da, db = (h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det
+        a, b = a + da, b + db
+        if max(np.abs(da).max(), np.abs(db).max()) < 1e-10: break
+    return a, b
+
+def _fit_crossing(x, m, k, t):
+    "Crossing of t by each row's fitted curve, in x; +inf / -inf where the fit does not fall (above / below t)."
+    a, b = _fit_logistic(x, m, k)
+    return np.where(b < 0, (_logit(t) - a) / np.where(b < 0, b, -1.), np.where(a >= _logit(t), np.inf, -np.inf)), a, b
+
+def _pearson(x, m, k, a, b) -> float:
+    "Pearson's X^2 of counts m of k around the curve logit p = a + b x."
+    p = 1 / (1 + np.exp(-(a + b * x)))
+    return float(((m - k * p) ** 2 / np.maximum(k * p * (1 - p), 1e-12)).sum())
+
+# %% ../nbs/07_emm.ipynb #f0a3efbe
+def _runs(ns, ratios, ks):
+    "Validated runs as arrays: N, counts m and sample counts K (every K needed)."
+    n, r = np.asarray(ns, float).ravel(), np.asarray(ratios, float).ravel()
+    k = np.asarray([ks] * len(n) if np.ndim(ks) == 0 else ks, dtype=object)
+    if len(k) != len(n) or any(v is None or not v > 0 for v in k): raise EMMError(f"every run needs its sample count K, got {ks}")
+    k = k.astype(float)
+    return n, np.round(r * k), k
+
+def pooled_dispersion(settings, # (ns, ratios, ks) of each setting, e.g. the baseline's runs
+                     ) -> tuple[float, int]:
+    "Run-to-run dispersion phi >= 1 pooled over settings (Pearson X^2 around each one's curve), and its degrees of freedom."
+    x2 = dof = 0
+    for ns, ratios, ks in settings:
+        _pool(ns, ratios, ks); n, m, k = _runs(ns, ratios, ks); x = np.log(n) - np.log(n).mean()
+        if len(n) <= 2: continue
+        a, b = _fit_logistic(x, m, k); x2 += _pearson(x, m, k, a[0], b[0]); dof += len(n) - 2
+    return (max(1., x2 / dof) if dof else 1.), dof
+
+# %% ../nbs/07_emm.ipynb #c2c07ea2
+def emm_fit(ns, # N of every run of one setting (repeats allowed: other training seeds)
+            ratios, # their memorization ratios
+            ks, # their sample counts K (an int for all, or one per run)
+            eps:float=0.1, # the threshold is 1 - eps
+            phi:float|None=None, # run-to-run dispersion; None: estimated from these runs (1 without spare runs)
+            conf:float=0.95, n_boot:int=2000, seed:int=0) -> EMMResult:
+    "EMM of a setting from all its runs: a logistic curve in log N, with an interval that includes run-to-run spread."
+    t = 1 - check_eps(eps)
+    un, mean, ktot, groups = _pool(ns, ratios, ks)
+    if len(un) < 2: raise EMMError(f"a fitted EMM needs runs at two N or more, got N = {un.tolist()}")
+    n, m, k = _runs(ns, ratios, ks)
+    x0 = np.log(n).mean(); x = np.log(n) - x0
+    xg = float(_crossing(np.log(un), mean, t))                     # the grid decides bracket and censoring
+    i = int(np.flatnonzero(mean >= t).max()) if np.isfinite(xg) else 0
+    bracket, cens = {np.inf: ((float(un[-1]), None), '>='), -np.inf: ((None, float(un[0])), '<')}.get(xg, ((float(un[i]), float(un[i + 1])), ''))
+    xf, a, b = _fit_crossing(x, m, k, t)
+    dof = len(n) - 2
+    if phi is None: phi = max(1., _pearson(x, m, k, a[0], b[0]) / dof) if dof > 0 else 1.
+    rng, p = np.random.default_rng(seed), np.clip(1 / (1 + np.exp(-(a[0] + b[0] * x))), 1e-9, 1 - 1e-9)
+    s = np.maximum(k - 1, 1) / max(phi - 1, 1e-12) - 1                # beta-binomial: variance phi K p (1 - p)
+    q = rng.beta(p * s, (1 - p) * s, (n_boot, len(n))) if phi > 1 else np.broadcast_to(p, (n_boot, len(n)))
+    xb, _, _ = _fit_crossing(x, rng.binomial(k.astype(np.int64), q), np.broadcast_to(k, (n_boot, len(n))), t)
+    lo, hi = np.exp(np.quantile(np.clip(xb, x.min() - 20, x.max() + 20), [(1 - conf) / 2, (1 + conf) / 2]) + x0)  # far ends: bounds
+    emm = float(np.exp(xf[0] + x0)) if cens == '' and np.isfinite(xf[0]) else None
+    if emm is None: lo = hi = None                                   # censored: the bracket is the statement
+    wl, wh = wilson(mean, ktot, conf)
+    points = [dict(n=float(v), ratio=float(mu), k=int(kk), repeats=len(g[0]), lo=float(l), hi=float(h))
+              for v, mu, kk, g, l, h in zip(un, mean, ktot, groups, wl, wh)]
+    return EMMResult(emm, lo if lo is None else float(lo), hi if hi is None else float(hi), bracket, cens, points, float(eps), conf, 'fit',
+                     dict(a=float(a[0] - b[0] * x0), b=float(b[0]), phi=float(phi), dof=int(dof), runs=len(n)))
+
+# %% ../nbs/07_emm.ipynb #aedc3458
+def onset(curve:list, # a run's snapshots: dicts with 'epoch' and 'mem'
+          n:int, # its training-set size (images per epoch)
+          level:float=0.9) -> float|None:
+    "Images seen when the ratio first reaches `level`, interpolated linearly between snapshots; None if it never does."
+    pts = [(0., 0.)] + [(c['epoch'] * n, c['mem']) for c in curve if c.get('mem') is not None]
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+        if y1 >= level: return x0 + (x1 - x0) * (level - y0) / (y1 - y0) if y1 > y0 else x1
+    return None
+
+def onset_power_law(ns, # N of each run
+                    taus, # its onset (None: never reached the level, left out)
+                    conf:float=0.95, n_boot:int=2000, seed:int=0) -> dict:
+    "tau = c N^gamma by least squares in log-log over the runs with an onset; gamma's interval from a bootstrap over runs."
+    pts = np.array([(math.log(n), math.log(t)) for n, t in zip(ns, taus) if t is not None and t > 0])
+    if len(pts) < 2 or len(np.unique(pts[:, 0])) < 2: raise EMMError(f"an onset power law needs runs at two N or more, got {len(pts)} run(s)")
+    fit = lambda q: np.polyfit(q[:, 0], q[:, 1], 1)
+    g, lc = fit(pts)
+    rng, boot = np.random.default_rng(seed), []
+    for _ in range(n_boot):
+        q = pts[rng.integers(0, len(pts), len(pts))]
+        if len(np.unique(q[:, 0])) > 1: boot.append(fit(q)[0])
+    lo, hi = np.quantile(boot, [(1 - conf) / 2, (1 + conf) / 2])
+    return dict(gamma=float(g), c=float(math.exp(lc)), lo=float(lo), hi=float(hi), runs=len(pts), left_out=len(ns) - len(pts))
+
+def emm_at_budget(runs:list, # (n, curve, k) of every run of a setting
+                  budget:float, # epochs: each run read as if it had stopped there
+                  **fit_kw) -> EMMResult:
+    "The EMM of a setting had every run been trained for `budget` epochs: the maximum over the snapshots up to it."
+    pts = [(n, max((c['mem'] for c in curve if c['epoch'] <= budget * (1 + 1e-9) and c.get('mem') is not None), default=0.), k)
+           for n, curve, k in runs]
+    return emm_fit([p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts], **fit_kw)
 
 # %% ../nbs/07_emm.ipynb #418db274
 def plot_sweep(res:EMMResult, # result of `emm_from_sweep` or `search_emm(...).result`

@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 from .data import cifar10_subset, load_cifar10
 from .cache import RunCache, write_json, read_json, canonical_json, atomic_write
-from .emm import emm_from_sweep, search_emm, check_eps, wilson, EMMResult
+from .emm import emm_from_sweep, emm_fit, pooled_dispersion, onset, search_emm, check_eps, wilson, EMMResult
 
 # %% auto #0
 __all__ = ['PRESETS', 'PAPER', 'DIRECTION', 'NBS', 'EXPERIMENTS', 'SUMMARY', 'RUNNER_PARAMS', 'native_cpu_bf16', 'StudyError',
-           'get_preset', 'net_overrides', 'second_source_spec', 'Study', 'plot_memorization', 'emm_text', 'emm_row',
-           'emm_order', 'ratio_row', 'save_results', 'measure_grid', 'factor_rows', 'mean_ratio', 'trend',
-           'plot_factor', 'parse_value', 'notebook_params', 'check_request', 'run_notebook', 'run_task', 'help_runs',
-           'summarise', 'run_study', 'main']
+           'get_preset', 'budget_text', 'net_overrides', 'second_source_spec', 'setting_key', 'Study',
+           'plot_memorization', 'emm_text', 'onset_epochs', 'emm_row', 'emm_order', 'ratio_row', 'save_results',
+           'measure_grid', 'factor_rows', 'mean_ratio', 'trend', 'plot_factor', 'parse_value', 'notebook_params',
+           'check_request', 'run_notebook', 'run_task', 'help_runs', 'summarise', 'run_study', 'main']
 
 # %% ../nbs/09_study.ipynb #af34906d
 def native_cpu_bf16(cpuinfo:str='/proc/cpuinfo') -> bool:
@@ -27,10 +27,12 @@ def native_cpu_bf16(cpuinfo:str='/proc/cpuinfo') -> bool:
 
 _CPU_PRECISION = 'bf16' if native_cpu_bf16() else 'fp32'   # bf16 autocast only where the CPU has it natively (emulated, it is slower)
 _CPU_N = (40, 80)   # the cpu factor grid: two data-size runs either side of the 90 % crossing, so each setting gets an EMM
+_CPU_IMAGES = 64_000  # the cpu budget: the same images seen for every N, 1,000 steps of batch 64 (see "The budget" above)
 PRESETS = {
-    'smoke': dict(about="seconds per notebook, for the tests: an 8-channel net, runs of 40 steps, 16 samples",
+    'smoke': dict(about="seconds per notebook, for the tests: an 8-channel net, 640 images seen per run (batch 16), 16 samples",
                   train='cpu', train_kw=dict(net_kwargs=dict(model_channels=8), batch=16, eval_samples=16, eval_batch=16, log_steps=20),
-                  duration=dict(steps=40, snapshots=2), res=8, res_grid=(8, 16),
+                  duration=dict(images=640, snapshots=2), res=8, res_grid=(8, 16),
+                  grid={8: (10, 20), 16: (10, 20)}, seeds=dict(ns=(10, 20), seeds=(0, 1), fresh=(2,)),
                   search=dict(n_start=10, growth=2., tol=1.5, max_runs=2, n_max=40),
                   ns=(10, 20), label_classes=dict(n=20, cs=(1, 10, 'unique')),
                   classes=dict(ns=(20,), values=(2, 10)), width=dict(ns=(20,), values=(8, 16)),
@@ -38,9 +40,11 @@ PRESETS = {
                   skips=dict(n=20, one=(0,), per_level=True, modes=('zero', 'remove'), ncsnpp=False),
                   batch=dict(ns=(20,), values=(8, 16)), weight_decay=dict(ns=(20,), values=(0., 0.1)),
                   ema=dict(ns=(20,), values=(None, 0.)), intra_diversity=dict(ns=(20,), values=(0., 1.), cls=5)),
-    'cpu': dict(about=f"a 2-core CPU: the 0.65M-parameter tiny U-Net, EDM preconditioning, {_CPU_PRECISION}, 8x8 (and 16x16) CIFAR-10, 1,000 steps of batch 64 per run, 256 samples at 5 snapshots",
+    'cpu': dict(about=f"a 2-core CPU: the 0.65M-parameter tiny U-Net, EDM preconditioning, {_CPU_PRECISION} training, 8x8 (and 16x16) CIFAR-10, "
+                      f"{_CPU_IMAGES:,} images seen per run (batch 64), 256 samples at 8 snapshots, training seeds 0-2",
                 train='cpu', train_kw=dict(precond='edm', stop_at=0.99, log_steps=100, precision=_CPU_PRECISION),
-                duration=dict(steps=1000, snapshots=5), res=8, res_grid=(8, 16),
+                duration=dict(images=_CPU_IMAGES, snapshots=8), res=8, res_grid=(8, 16),
+                grid={8: (30, 40, 50, 60, 80), 16: (10, 20, 30)}, seeds=dict(ns=(40, 50), seeds=(0, 1, 2), fresh=(3, 4)),
                 search=dict(n_start=40, growth=2., tol=1.3, max_runs=6, n_max=1280),
                 ns=_CPU_N, label_classes=dict(n=80, ns=_CPU_N, cs=(1, 2, 10, 40, 'unique')),
                 classes=dict(ns=_CPU_N, values=(1, 2, 5, 10)), width=dict(ns=_CPU_N, values=(16, 32)),
@@ -48,11 +52,14 @@ PRESETS = {
                 skips=dict(n=_CPU_N[-1], ns=_CPU_N, one=(), per_level=True, modes=('zero', 'remove'), grid_modes=('zero',), ncsnpp=False),
                 batch=dict(ns=_CPU_N, values=(64, 128)), weight_decay=dict(ns=_CPU_N, values=(0., 1e-1)),
                 ema=dict(ns=_CPU_N, values=(None, 0.)), intra_diversity=dict(ns=_CPU_N, values=(0., 1.), cls=5)),
-    'gpu': dict(about="one GPU, minutes per run: a 64-channel DDPM++ at 16x16, bf16, 20,000 steps of batch 256, 1,000 samples",
+    'gpu': dict(about="one GPU: a 64-channel DDPM++ at 16x16, bf16 training, 4,000 epochs of batch 256 per run (the same for every N: "
+                      "16k steps at N = 1,000, 63k at 4,000), 1,000 samples, training seeds 0-2",
                 train='paper', train_kw=dict(net_kwargs=dict(model_channels=64), batch=256, lr=1e-3,   # attention follows the resolution
                                              lr_warmup_epochs=10., ema_rampup_epochs=10., ema_halflife_img=50_000.,
                                              precision='bf16', channels_last=True, eval_samples=1000, stop_at=1.0),
-                duration=dict(steps=20_000, snapshots=10), res=16, res_grid=(8, 16, 32),
+                duration=dict(epochs=4000, snapshots=10), res=16, res_grid=(8, 16, 32),
+                grid={8: (1000, 2000, 4000, 8000), 16: (500, 1000, 2000, 4000), 32: (250, 500, 1000, 2000)},
+                seeds=dict(ns=(1000, 2000), seeds=(0, 1, 2), fresh=(3, 4, 5)),
                 search=dict(n_start=100, growth=2., tol=1.25, max_runs=8, n_max=50_000),
                 ns=(500, 1000, 2000, 4000), label_classes=dict(n=1000, cs=(1, 2, 10, 100, 'unique')),
                 classes=dict(ns=(1000, 2000), values=(1, 2, 5, 10)), width=dict(ns=(1000,), values=(32, 64, 128)),
@@ -62,6 +69,8 @@ PRESETS = {
                 ema=dict(ns=(2000,), values=(None, .999, .99, .9, 0.)), intra_diversity=dict(ns=(1000,), values=(0., .2, .5, .8, 1.), cls=5)),
     'paper': dict(about="the exact protocol of STUDY.md: DDPM++ 35.1M, VP, batch 512, lr 2e-4, 40,000 epochs, snapshots every 2.5M images, 10,000 samples",
                   train='paper', train_kw=dict(), duration=dict(epochs=40_000, snapshot_images=2_500_000), res=32, res_grid=(8, 16, 32),
+                  grid={32: (500, 1000, 2000, 3000, 4000, 5000), 16: (2000, 4000, 8000, 16000), 8: (1000, 2000, 4000, 8000, 16000)},
+                  seeds=dict(ns=(1000, 2000), seeds=(0, 1, 2), fresh=(3, 4, 5)),
                   search=dict(n_start=500, growth=2., tol=1.25, max_runs=8, n_max=50_000),
                   ns=(1000, 2000, 3000, 4000, 5000), label_classes=dict(n=1000, cs=(1, 2, 5, 10, 20, 50, 100, 'unique'),
                                                                           panels={2000: (1, 2, 5, 10, 20, 50, 100), 5000: (1, 10, 50, 100, 500, 1000)}),
@@ -89,12 +98,15 @@ def get_preset(name:str, # a key of PRESETS
 # %% ../nbs/09_study.ipynb #6ca4dd63
 _VOLATILE = ('device', 'compile', 'eval_batch', 'log_steps')   # do not change a run's result
 
-def _duration(d:dict, n:int, batch:int) -> dict:
-    "Epochs and snapshot interval of a run of N images from a preset's duration."
-    if 'steps' in d:
-        epochs = d['steps'] * batch / n
-        return dict(epochs=epochs, snapshot_epochs=epochs / d['snapshots'])
-    return dict(epochs=float(d['epochs']), snapshot_epochs=d['snapshot_images'] / n)
+def _duration(d:dict, n:int) -> dict:
+    "Epochs and snapshot interval of a run of N images: the same epochs for every N (the paper's form) or the same images seen."
+    epochs = float(d['epochs']) if 'epochs' in d else d['images'] / n
+    return dict(epochs=epochs, snapshot_epochs=epochs / d['snapshots'] if 'snapshots' in d else d['snapshot_images'] / n)
+
+def budget_text(d:dict) -> str:
+    "A preset's training budget in words, for pages and tables."
+    b = f"{d['epochs']:,} epochs per run" if 'epochs' in d else f"{d['images']:,} images seen per run (the same for every N)"
+    return b + (f", {d['snapshots']} snapshots" if 'snapshots' in d else f", a snapshot every {d['snapshot_images']:,} images")
 
 _KEEP_NET_KEYS = ('img_resolution', 'label_dim', 'attn_resolutions')   # never dropped: attention follows the resolution unless given
 
@@ -117,6 +129,13 @@ def second_source_spec(spec:str|None) -> str:
     if not p.is_dir(): raise StudyError(f"second source {spec!r}: no such image folder")
     return str(p)
 
+def setting_key(cfg:dict) -> str:
+    "A run's setting: its configuration without N and the training seed (runs of one setting share one EMM)."
+    c = copy.deepcopy(cfg); c.pop('n'); c['train'].pop('seed')
+    for k in ('epochs', 'snapshot_epochs'): c['train'].pop(k)      # N-dependent under an images budget: `budget` says it
+    if c['labels'] == 'unique': c.pop('label_classes')              # C = N: one setting across N
+    return canonical_json(c)
+
 class Study:
     "Runs of one preset through one run cache."
     def __init__(self, preset:str|dict='cpu', # a preset name or a `get_preset` dict
@@ -130,7 +149,7 @@ class Study:
         self.eps, self.device, self.progress = check_eps(eps), device, progress
         self.cache = RunCache(cache_dir, slug=('res', 'n', 'labels'))
         self.base = TrainConfig.preset(self.preset['train'], **self.preset['train_kw'])
-        self.root, self._source = root, None
+        self.root, self._source, self._phi = root, None, None
 
     @property
     def source(self):
@@ -140,7 +159,10 @@ class Study:
 
     def config(self, n:int, # training-set size N
                res:int|None=None, # image side (default: the preset's)
-               labels:str='none', label_classes:int|None=None, classes:int=10, seed:int|None=None, label_seed:int=0,
+               labels:str='none', label_classes:int|None=None, classes:int=10,
+               subset_seed:int|None=None, # None: the paper's first-N/C images; int: a seeded class-balanced draw
+               label_seed:int=0, # the random labels' seed
+               train_seed:int=0, # the training run's seed (network init, data order, noise)
                mix_alpha:float|None=None, # intra-class diversity: fraction of a second source mixed into class `mix_class`
                mix_class:int=5, # the CIFAR-10 class of a mix (5 = dog, as the paper)
                mix_second:str|None=None, # the second source: an image folder, or None / 'standin' / 'standin:heldout'
@@ -151,12 +173,14 @@ class Study:
         if labels == 'unique': label_classes = n
         t = self.base.to_dict()
         nk = {**t['net_kwargs'], **train_kw.pop('net_kwargs', {})}
-        t.update(train_kw); t['net_kwargs'] = net_overrides(t['net'], nk)
-        t.update({k: v for k, v in _duration(self.preset['duration'], n, t['batch']).items() if k not in train_kw})
+        if 'seed' in train_kw: raise StudyError("set the training seed with train_seed= (seed is ambiguous: see subset_seed)")
+        t.update(train_kw, seed=int(train_seed)); t['net_kwargs'] = net_overrides(t['net'], nk)
+        t.update({k: v for k, v in _duration(self.preset['duration'], n).items() if k not in train_kw})
+        budget = self.preset['duration'] if 'epochs' not in train_kw else dict(epochs=t['epochs'], snapshot_epochs=t['snapshot_epochs'])
         TrainConfig.from_dict(t).check()
         for k in _VOLATILE: t.pop(k, None)
         cfg = dict(n=int(n), res=int(res or self.preset['res']), classes=classes, labels=labels, label_classes=label_classes,
-                   seed=seed, label_seed=label_seed, train=t)
+                   subset_seed=subset_seed, label_seed=label_seed, budget=budget, train=t)
         if mix_alpha is not None:                      # only mixes carry the key: every other run keeps its id
             if labels != 'none': raise StudyError(f"a mix is unconditional: labels must be 'none', got {labels!r}")
             if not 0 <= mix_alpha <= 1: raise StudyError(f"mix_alpha must be in [0, 1], got {mix_alpha}")
@@ -166,7 +190,7 @@ class Study:
     def data(self, cfg:dict):
         "The training set of a run configuration: a CIFAR-10 subset, or a mix of one class with a second source."
         if 'mix' not in cfg:
-            return cifar10_subset(cfg['n'], cfg['res'], cfg['classes'], cfg['labels'], cfg['label_classes'], cfg['seed'],
+            return cifar10_subset(cfg['n'], cfg['res'], cfg['classes'], cfg['labels'], cfg['label_classes'], cfg['subset_seed'],
                                   cfg['label_seed'], source=self.source)
         from emm_nb.folders import mix_class
         m = cfg['mix']
@@ -201,7 +225,7 @@ class Study:
         "The result of one run (trained now, resumed, or read from the cache)."
         cfg = self.config(n, **setting)
         res = self.cache.run(cfg, self._train, wait=wait)
-        return None if res is None else {**res, 'n': cfg['n'], 'run_id': self.cache.id(cfg)}
+        return None if res is None else {**res, 'n': cfg['n'], 'run_id': self.cache.id(cfg), 'config': cfg}
 
     def measure_all(self, jobs:list, # (N, setting dict) pairs
                    ) -> list[dict]:
@@ -227,25 +251,70 @@ class Study:
         return trained
 
     def known(self, **setting) -> dict:
-        "Finished runs of this setting in the cache, as {N: result}."
+        "Finished runs of this setting (at `train_seed`, default 0) in the cache, as {N: result}."
         out = {}
         for r in self.cache.list(res=setting.get('res') or self.preset['res'], labels=setting.get('labels', 'none')):
             n = r['config']['n']
             if r['config'] == self.config(n, **setting): out[n] = r['result']
         return out
 
+    def runs(self, cfg:dict) -> list[dict]:
+        "Every finished run of `cfg`'s setting in the cache: any N, any of the study's training seeds, whichever notebook made it."
+        key, seeds = setting_key(cfg), self.seeds
+        rows = self.cache.list(res=cfg['res'], labels=cfg['labels'])
+        out = [{**r['result'], 'n': r['config']['n'], 'train_seed': r['config']['train']['seed']} for r in rows
+               if setting_key(r['config']) == key and r['config']['train']['seed'] in seeds]
+        return sorted(out, key=lambda r: (r['n'], r['train_seed']))
+
+    @property
+    def seeds(self) -> tuple:
+        "The training seeds a setting's EMM is made of (the fresh seeds of the interval check are kept out)."
+        return tuple(self.preset['seeds']['seeds'])
+
+    def baseline(self, **setting) -> list[dict]:
+        "The preset's repeated runs of a setting (by default the baseline): its grid at seed 0, plus every seed at the N around 90 %."
+        res, s = setting.get('res') or self.preset['res'], self.preset['seeds']
+        jobs = dict.fromkeys([(n, 0) for n in self.grid(res)] + [(n, t) for n in s['ns'] for t in s['seeds']])
+        return self.measure_all([(n, dict(setting, train_seed=t)) for n, t in jobs])
+
+    def grid(self, res:int|None=None) -> tuple:
+        "The preset's grid of N at a resolution."
+        g = self.preset['grid']; res = res or self.preset['res']
+        if res not in g: raise StudyError(f"the {self.preset['name']} preset has no grid of N at {res}x{res}: it has {sorted(g)}")
+        return tuple(g[res])
+
+    def dispersion(self) -> float:
+        "Run-to-run dispersion of the ratio, pooled over the baseline's repeated seeds (its runs are trained first if missing)."
+        if self._phi is None:
+            pts = self.baseline()
+            self._phi = pooled_dispersion([([p['n'] for p in pts], [p['ratio'] for p in pts], [p['k'] for p in pts])])[0]
+        return self._phi
+
+    def emm_of(self, cfg:dict) -> EMMResult:
+        "One setting, one EMM: the fitted curve over every run of `cfg`'s setting in the cache, with the study's dispersion."
+        phi = self.dispersion()                      # first: the baseline's runs are all finished after it
+        rs = self.runs(cfg)
+        if not rs: raise StudyError(f"no finished run of this setting in {self.cache.root}: measure it first")
+        return emm_fit([r['n'] for r in rs], [r['ratio'] for r in rs], [r['k'] for r in rs], self.eps, phi=phi)
+
+    def emm(self, **setting) -> EMMResult:
+        "The EMM of a setting from every run of it in the cache (see `emm_of`)."
+        return self.emm_of(self.config(self.grid(setting.get('res'))[0], **setting))
+
     def sweep(self, ns, **setting) -> tuple[EMMResult, list]:
-        "Measure every N of a grid; EMM of the sweep (with a bootstrap interval)."
+        "Measure every N of a grid; the setting's EMM from all its runs (with its interval)."
         if len(ns) == 0: raise StudyError("empty grid of N")
         pts = self.measure_all([(n, setting) for n in ns])
-        return emm_from_sweep([p['n'] for p in pts], [p['ratio'] for p in pts], self.eps, ks=[p['k'] for p in pts]), pts
+        return self.emm_of(pts[0]['config']), pts
 
     def search(self, **setting):
-        "Automatic EMM search (grow, then bisect in log N) reusing every finished run of the setting."
+        "Automatic EMM search (grow, then bisect in log N) reusing every finished run of the setting; the EMM is then the fit over all runs."
         s = dict(self.preset['search'])
         s.setdefault('n_multiple', setting.get('classes', 10) if isinstance(setting.get('classes', 10), int) else len(setting['classes']))
         found = search_emm(lambda n: self.measure(n, **setting), eps=self.eps, known=self.known(**setting), **s)
+        found.result = self.emm(**setting)
         return found
+
 
 # %% ../nbs/09_study.ipynb #b2d7563c
 PAPER = {
@@ -267,7 +336,7 @@ DIRECTION = {
     'resolution': "lower resolution memorizes more: EMM ~1k (32) < ~4k (16) < 4k-8k (8)",
     'conditioning': "true and random labels memorize about equally, both more than unconditional",
     'label_classes': "more random-label classes memorize more; unique labels (C = N) most",
-    'classes': "fewer classes (less inter-class diversity) memorize more",
+    'classes': "not verified: the paper's text for this figure is not available to us (often summarised as 'fewer classes memorize more')",
     'intra_diversity': "a larger fraction alpha of a more diverse second source memorizes less",
     'width': "wider networks memorize more (larger EMM)",
     'depth': "not monotone in depth (the paper's discussion): no direction to check, measured",
@@ -290,7 +359,9 @@ def plot_memorization(curves:dict, # {label: EMMResult}
         ns = [p['n'] for p in res.points]; rs = [100 * p['ratio'] for p in res.points]
         err = [[100 * max(0., p['ratio'] - p['lo']) if p['lo'] is not None else 0 for p in res.points],   # max: float
                [100 * max(0., p['hi'] - p['ratio']) if p['hi'] is not None else 0 for p in res.points]]   # rounding at 0 / 1
-        ax.errorbar(ns, rs, yerr=err, fmt='o-', c=c, ms=4, capsize=2, label=f"{lab}: {emm_text(res)}")
+        ax.errorbar(ns, rs, yerr=err, fmt='o' if res.fit else 'o-', c=c, ms=4, capsize=2, label=f"{lab}: {emm_text(res)}")
+        if res.fit:                                      # the fitted curve the EMM is read from
+            f = np.geomspace(min(ns), max(ns), 50); ax.plot(f, 100 / (1 + np.exp(-(res.fit['a'] + res.fit['b'] * np.log(f)))), '-', c=c, lw=1)
         if res.emm is not None:
             ax.axvline(res.emm, c=c, ls=':', lw=1)
             if res.lo is not None and math.isfinite(res.hi or math.inf) and res.lo > 0: ax.axvspan(res.lo, res.hi, color=c, alpha=0.08)
@@ -302,20 +373,31 @@ def plot_memorization(curves:dict, # {label: EMMResult}
     return ax
 
 def emm_text(res:EMMResult) -> str:
-    "EMM as short text: '113 [95, 140]', '>= 640', '< 10', or '20 [< 20, 22]' where the interval leaves the grid."
+    "EMM as short text: '113 [95, 140] (N 80-160)', '>= 640', '< 10', or '20 [< 20, 22]' where the interval leaves the grid."
     if res.censored == '>=': return f">= {res.bracket[0]:g}"
     if res.censored == '<': return f"< {res.bracket[1]:g}"
-    if res.lo is None: return f"{res.emm:.0f}"
+    grid = f" (N {res.bracket[0]:g}-{res.bracket[1]:g})" if res.interval == 'fit' else ''   # what the grid alone says
+    if res.lo is None: return f"{res.emm:.0f}{grid}"
     ns = [p['n'] for p in res.points]           # an interval end off the grid is a bound, not a number
     lo = f"< {min(ns):g}" if res.lo < min(ns) else f"{res.lo:.0f}"
     hi = f"> {max(ns):g}" if res.hi > max(ns) else f"{res.hi:.0f}"
-    return f"{res.emm:.0f} [{lo}, {hi}]"
+    return f"{res.emm:.0f} [{lo}, {hi}]{grid}"
 
-def emm_row(experiment:str, setting:str, value, res:EMMResult, preset:str) -> dict:
-    "One row of the summary: the EMM of a setting with its interval and bracket."
+def onset_epochs(runs:list) -> dict:
+    "Epochs to first reach 90 % at each N (median over the runs that did; None where none did): tau_mem / N."
+    out = {}
+    for n in sorted({r['n'] for r in runs}):
+        t = [onset(r['curve'], n) for r in runs if r['n'] == n and r.get('curve')]
+        t = [v / n for v in t if v is not None]
+        out[n] = float(np.median(t)) if t else None
+    return out
+
+def emm_row(experiment:str, setting:str, value, res:EMMResult, preset:str, runs:list|None=None) -> dict:
+    "One row of the summary: the EMM of a setting with its interval, bracket, fit and (from its runs) the onset epochs."
     return dict(experiment=experiment, setting=setting, value=value, preset=preset, emm=res.emm, lo=res.lo, hi=res.hi,
-                censored=res.censored, bracket=list(res.bracket), text=emm_text(res),
-                points=[dict(n=p['n'], ratio=p['ratio'], k=p['k']) for p in res.points])
+                censored=res.censored, bracket=list(res.bracket), text=emm_text(res), fit=res.fit,
+                onset_epochs={str(k): v for k, v in onset_epochs(runs).items()} if runs else None,
+                points=[dict(n=p['n'], ratio=p['ratio'], k=p['k'], repeats=p['repeats']) for p in res.points])
 
 def emm_order(rows:list) -> list:
     "A comparable number per row for ordering settings: the EMM, or the bound of a censored result."
@@ -352,14 +434,13 @@ def measure_grid(study:Study, settings:dict, # {label: keyword arguments of `Stu
 
 def factor_rows(experiment:str, runs:dict, # {label: {N: result}} from `measure_grid`
                 values:dict, # {label: the knob's value}, for the summary
-                preset:str, eps:float=0.1) -> list:
-    "Summary rows: each setting's EMM from its sweep if it has several N, else its ratio at the one N."
+                study:Study) -> list:
+    "Summary rows: each setting measured at two N or more gets its EMM from all its runs in the cache, else its ratio."
     rows = []
     for lab, byn in runs.items():
         pts = [byn[n] for n in sorted(byn)]
-        if len(pts) == 1: rows.append(ratio_row(experiment, lab, values[lab], pts[0], preset)); continue
-        res = emm_from_sweep([p['n'] for p in pts], [p['ratio'] for p in pts], eps, ks=[p['k'] for p in pts])
-        rows.append(emm_row(experiment, lab, values[lab], res, preset))
+        if len(pts) == 1: rows.append(ratio_row(experiment, lab, values[lab], pts[0], study.preset['name'])); continue
+        rows.append(emm_row(experiment, lab, values[lab], study.emm_of(pts[0]['config']), study.preset['name'], study.runs(pts[0]['config'])))
     return rows
 
 def mean_ratio(byn:dict) -> float:

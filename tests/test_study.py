@@ -35,8 +35,7 @@ def test_smoke_study_kill_and_resume(tmp_path, data_root):
     sel = ['--factors', ','.join(EXPERIMENTS)]                  # the other factors run in tests/test_executors.py
     cmd = [sys.executable, '-c', 'import sys; from emm_nb.study import main; sys.exit(main())', '--preset', 'smoke', '--out', str(out), *sel]
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 240
-    while time.time() < deadline and not list((out / 'runs').glob('*/result.json')): time.sleep(0.5)
+    while p.poll() is None and not list((out / 'runs').glob('*/result.json')): time.sleep(0.5)   # waits on the event, not a clock
     os.killpg(p.pid, signal.SIGKILL); p.wait()                 # killed mid-study, after its first finished run
     before = {f: f.stat().st_mtime_ns for f in (out / 'runs').glob('*/result.json')}
     assert before, "no run finished before the kill"
@@ -56,8 +55,11 @@ def test_smoke_study_kill_and_resume(tmp_path, data_root):
     assert {r_['experiment'] for r_ in rows} == set(EXPERIMENTS)
     assert (out / 'summary.csv').read_text().startswith('experiment,setting')
     assert (out / 'summary.ipynb').exists() and (out / 'summary.png').exists()
-    # the 8x8 search of data_size is the 8x8 search of resolution: shared runs, so both give the same EMM row
-    assert res['data_size']['settings'][0]['points'] == [s for s in res['resolution']['settings'] if s['setting'] == '8x8'][0]['points']
+    # one setting, one EMM: the baseline reads the same on every page that shows it
+    base = res['data_size']['settings'][0]
+    for e, lab in [('resolution', '8x8'), ('conditioning', 'none')]:
+        assert [s for s in res[e]['settings'] if s['setting'] == lab][0]['text'] == base['text'], e
+    assert base['fit']['runs'] == 4 and [p_['repeats'] for p_ in base['points']] == [2, 2]   # seeds 0, 1 at N = 10, 20
     # a third call finds everything done
     r = emm_study('--preset', 'smoke', '--out', str(out), *sel)
     assert r.returncode == 0 and r.stdout.count('already done, skipped') == len(EXPERIMENTS)

@@ -29,8 +29,8 @@ def test_resume_after_kill_is_bit_identical(d16, tmp_path):
     code = (f"from emm_nb.training import train, TrainConfig; from emm_nb.data import cifar10_subset\n"
             f"train(TrainConfig.from_dict({cfg.to_dict()!r}), cifar10_subset(16, res=8, classes=4), {str(tmp_path/'killed')!r}, progress=False)")
     p = subprocess.Popen([sys.executable, '-c', code], env={**os.environ, 'PYTHONPATH': str(ROOT)})
-    stats, t0 = tmp_path/'killed'/'stats.jsonl', time.time()
-    while time.time() - t0 < 120:
+    stats = tmp_path/'killed'/'stats.jsonl'
+    while True:                                                  # waits on the step count, not a clock
         if p.poll() is not None: pytest.fail('the run to be killed finished first')
         if stats.exists() and any(json.loads(l)['step'] >= 20 for l in stats.read_text().splitlines()): break
         time.sleep(0.02)
@@ -90,12 +90,8 @@ def test_classifier_free_guidance_run(data_root, tmp_path):
 
 def test_tiny_net_memorizes_tiny_cifar10(data_root, tmp_path):
     """STUDY.md section 7: the 0.65M-parameter net memorizes N=16 real CIFAR-10 images at 8x8 (>= 90 % of 256 samples)
-    within 400 steps of batch 64 (25,600 images). The test takes ~50-60 s on a quiet 2-core machine (the tiny net
-    trains at ~700 img/s there); the wall-clock bound only catches pathological slowness, since on a machine shared
-    with other jobs it runs several times slower."""
-    t0 = time.time()
+    within 400 steps of batch 64 (25,600 images). Speed is measured by bench/train.py, not here: the step budget is
+    the assertion, so the test passes on a busy machine."""
     m = train(TrainConfig.preset('cpu', snapshot_epochs=400.), cifar10_subset(16, res=8, classes=8), tmp_path/'run', progress=False)
-    dt = time.time() - t0
-    print(f"N=16: {m['max_mem']:.3f} after {m['step']} steps ({m['epochs']:.0f} epochs), {dt:.0f} s, {m['img_per_s']:.0f} img/s")
+    print(f"N=16: {m['max_mem']:.3f} after {m['step']} steps ({m['epochs']:.0f} epochs), {m['img_per_s']:.0f} img/s")
     assert m['max_mem'] >= 0.9 and m['stopped_early'] and m['step'] <= 400
-    assert dt < 240

@@ -1,0 +1,26 @@
+"""Save a finished study's executed notebooks as the pages' outputs: nbs/experiments/<factor>/<factor>.ipynb and
+nbs/results/summary.ipynb get the cells and outputs of DIR/<factor>/<factor>.ipynb and DIR/summary.ipynb, without
+papermill's injected-parameters cell (the pages keep their own defaults). Run nbdev_clean afterwards.
+
+    python tools/save_outputs.py study_out
+"""
+import json, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+def save(executed:Path, page:Path):
+    "Copy the executed notebook's cells onto the page, minus the injected parameters."
+    nb = json.loads(executed.read_text())
+    nb['cells'] = [c for c in nb['cells'] if 'injected-parameters' not in c.get('metadata', {}).get('tags', [])]
+    page.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
+
+def main(out:str):
+    out = Path(out)
+    pages = sorted((ROOT / 'nbs' / 'experiments').glob('*/*.ipynb')) + [ROOT / 'nbs' / 'results' / 'summary.ipynb']
+    for page in pages:
+        executed = out / (page.stem if page.parent.parent.name == 'experiments' else '') / page.name
+        if executed.exists(): save(executed, page); print(f"saved {page.relative_to(ROOT)} from {executed}")
+        else: print(f"not in {out}: {page.relative_to(ROOT)} kept as it was")
+
+if __name__ == '__main__': main(sys.argv[1] if len(sys.argv) > 1 else 'study_out')
