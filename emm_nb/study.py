@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, ast, copy, json, math, os, sys, tempfile, time
 from pathlib import Path
 import numpy as np
-from .data import cifar10_subset, load_cifar10
+from .data import cifar10_subset, load_cifar10, data_root
 from .cache import RunCache, write_json, read_json, canonical_json, atomic_write
 from .emm import emm_from_sweep, emm_fit, pooled_dispersion, onset, search_emm, check_eps, wilson, EMMResult
 
@@ -611,6 +611,10 @@ def run_study(preset:str='cpu', # preset name
     params, out = dict(params or {}), Path(out)
     factors = list(EXPERIMENTS) if factors is None else list(factors)
     todo = check_request(preset, factors, out, params)
+    root = data_root().resolve()                                  # absolute: each notebook runs in its own folder
+    if not (list(root.glob('train_*.npz')) or (root / 'cifar-10-batches-py').exists()):
+        raise StudyError(f"no CIFAR-10 in {root}: set EMM_DATA to a folder of train_XX.npz chunks or one holding cifar-10-batches-py")
+    os.environ['EMM_DATA'] = str(root)
     if executor not in ex.EXECUTORS: raise StudyError(f"unknown executor {executor!r}: choose from {', '.join(ex.EXECUTORS)}")
     if executor == 'auto' and devices is not None: executor = 'gpus'     # naming devices asks for one worker each
     if devices is not None and executor != 'gpus': raise StudyError("--devices is for --executor gpus")

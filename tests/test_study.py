@@ -22,6 +22,11 @@ def test_bad_requests_refused_before_running(tmp_path, args, msg):
     assert r.returncode == 2 and msg in r.stderr, r.stderr
     assert not (tmp_path / 'o').exists()                       # nothing ran, nothing written
 
+def test_missing_data_refused_before_running(tmp_path):
+    r = emm_study('--preset', 'smoke', '--out', str(tmp_path / 'o'), env={**os.environ, 'EMM_DATA': str(tmp_path / 'nowhere')})
+    assert r.returncode == 2 and 'no CIFAR-10 in' in r.stderr and str(tmp_path / 'nowhere') in r.stderr, r.stderr
+    assert not (tmp_path / 'o').exists()
+
 def test_out_is_a_file(tmp_path):
     f = tmp_path / 'f'; f.write_text('x')
     r = emm_study('--preset', 'smoke', '--out', str(f))
