@@ -257,10 +257,13 @@ def onset_power_law(ns, # N of each run
     return dict(gamma=float(g), c=float(math.exp(lc)), lo=float(lo), hi=float(hi), runs=len(pts), left_out=len(ns) - len(pts))
 
 def emm_at_budget(runs:list, # (n, curve, k) of every run of a setting
-                  budget:float, # epochs: each run read as if it had stopped there
+                  budget:float, # each run read as if it had stopped there
+                  unit:str='epochs', # 'epochs' or 'images' (seen)
                   **fit_kw) -> EMMResult:
-    "The EMM of a setting had every run been trained for `budget` epochs: the maximum over the snapshots up to it."
-    pts = [(n, max((c['mem'] for c in curve if c['epoch'] <= budget * (1 + 1e-9) and c.get('mem') is not None), default=0.), k)
+    "The EMM of a setting had every run been trained for `budget` epochs (or images): the maximum over the snapshots up to it."
+    if unit not in ('epochs', 'images'): raise EMMError(f"unknown budget unit {unit!r}: use 'epochs' or 'images'")
+    seen = lambda c, n: c['epoch'] * (n if unit == 'images' else 1)
+    pts = [(n, max((c['mem'] for c in curve if seen(c, n) <= budget * (1 + 1e-9) and c.get('mem') is not None), default=0.), k)
            for n, curve, k in runs]
     return emm_fit([p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts], **fit_kw)
 
