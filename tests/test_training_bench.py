@@ -16,12 +16,13 @@ def test_bench_quick(data_root, tmp_path):
 
 
 def test_bench_cpu_preset(data_root, tmp_path):
-    "The cpu preset's fp32-vs-bf16 throughput comparison runs and reports both resolutions with their ratio."
+    "Today's cpu configuration against a candidate, interleaved in one process: both resolutions with their ratio, and the profile."
     out = tmp_path/'cpu.json'
-    r = subprocess.run([sys.executable, str(ROOT/'bench'/'train.py'), '--cpu-preset', '--device', 'cpu', '--steps', '1', '--out', str(out)],
-                       env={**os.environ, 'PYTHONPATH': str(ROOT)}, capture_output=True, text=True, timeout=300)
+    r = subprocess.run([sys.executable, str(ROOT/'bench'/'train.py'), '--cpu-preset', '--device', 'cpu', '--steps', '1', '--reps', '2',
+                        '--profile', '--out', str(out)], env={**os.environ, 'PYTHONPATH': str(ROOT)}, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert r.stdout.count('bf16 is') == 2
+    assert r.stdout.count('new is') == 2 and 'convolution' in r.stdout         # two resolutions, then the profile's top ops
     res = json.loads(out.read_text())
-    assert set(res) == {'8x8', '16x16'}
-    for v in res.values(): assert v['fp32'] > 0 and v['bf16'] > 0 and abs(v['ratio'] - v['bf16'] / v['fp32']) < 1e-9
+    assert {'8x8', '16x16'} <= set(res) and res['today']['batch'] == 64
+    for k in ('8x8', '16x16'):
+        v = res[k]; assert len(v['today']) == len(v['new']) == 2 and all(x > 0 for x in v['today'] + v['new']) and v['ratio'] > 0
