@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from .data import cifar10_subset, load_cifar10, data_root
 from .cache import RunCache, write_json, read_json, canonical_json, atomic_write
-from .emm import emm_from_sweep, emm_fit, pooled_dispersion, onset, search_emm, check_eps, wilson, EMMResult
+from .emm import emm_fit, pooled_dispersion, onset, search_emm, check_eps, wilson, EMMResult
 
 # %% auto #0
 __all__ = ['PRESETS', 'PAPER', 'DIRECTION', 'NBS', 'EXPERIMENTS', 'SUMMARY', 'RUNNER_PARAMS', 'native_cpu_bf16', 'StudyError',
