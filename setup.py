@@ -1,6 +1,8 @@
 # nbdev 2 template setup.py, without the pkg_resources import that current setuptools no longer ships
 from configparser import ConfigParser
-import setuptools, shlex
+from pathlib import Path
+import json, setuptools, shlex
+from setuptools.command.build_py import build_py
 
 config = ConfigParser(delimiters=['='])
 config.read('settings.ini', encoding='utf-8')
@@ -18,7 +20,20 @@ requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 scripts = [s.strip() for s in cfg.get('console_scripts', '').split('\n') if s.strip()]
 
+class build_py_with_notebooks(build_py):
+    "Ship the experiment and summary notebooks inside the package (emm_nb/notebooks, outputs cleared): an installed wheel runs the study."
+    def run(self):
+        super().run()
+        dst = Path(self.build_lib) / cfg['lib_path'] / 'notebooks'
+        for src in [*Path('nbs/experiments').glob('*/*.ipynb'), Path('nbs/results/summary.ipynb')]:
+            nb = json.loads(src.read_text(encoding='utf-8'))
+            for c in nb['cells']:
+                if c['cell_type'] == 'code': c['outputs'], c['execution_count'] = [], None
+            out = dst / src.relative_to('nbs'); out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
+
 setuptools.setup(
+    cmdclass={'build_py': build_py_with_notebooks},
     name=cfg['lib_name'],
     license=lic[0],
     classifiers=['Development Status :: ' + statuses[int(cfg['status'])],

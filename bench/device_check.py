@@ -241,7 +241,7 @@ def gpu_run_section(a, dev, clock, src) -> dict:
         with tempfile.TemporaryDirectory() as tmp: cfg = Study('gpu', tmp, progress=False).config(a.run_n)
         out['config_source'] = 'Study(gpu).config'
     except Exception as e:                                            # the study module mid-change: say so, use the preset's TrainConfig
-        from emm_nb.study import PRESETS
+        from emm_nb.presets import PRESETS
         p = PRESETS['gpu']
         cfg = dict(n=a.run_n, res=p['res'], train=TrainConfig.preset(p['train'], **p['train_kw']).to_dict())
         out['config_source'] = f'TrainConfig of PRESETS[gpu] (Study.config failed: {type(e).__name__}: {e})'[:400]

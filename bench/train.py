@@ -98,7 +98,7 @@ def bf16_weights(tr:Trainer) -> Trainer:
 
 
 def _cpu_trainer(d, dev, batch, lr, precision, bf16w=False):
-    cfg = TrainConfig.preset('cpu', precond='edm', batch=batch, lr=lr, precision=precision, channels_last=False, device=dev,
+    cfg = TrainConfig.preset('tiny', precond='edm', batch=batch, lr=lr, precision=precision, channels_last=False, device=dev,
                              eval_samples=0, epochs=1e9)
     tr = Trainer(cfg, d, None, progress=False)
     return bf16_weights(tr) if bf16w else tr
@@ -120,7 +120,7 @@ def cpu_preset(dev, steps, out=None, reps=5, new_batch=128, new_lr=2e-3, new_bf1
     """Training throughput of today's cpu preset (tiny net, batch 64, lr 1e-3, bf16 autocast where the CPU has native bf16,
     else fp32) and of the recommended configuration, interleaved A/B/A/B in this process, and the median of the per-pair
     speed-up ratios (a machine-noise-proof figure). Run it with OMP_NUM_THREADS=1 for the per-core figure."""
-    from emm_nb.study import native_cpu_bf16
+    from emm_nb.presets import native_cpu_bf16
     import statistics
     prec = 'bf16' if native_cpu_bf16() else 'fp32'
     res = dict(threads=torch.get_num_threads(), today=dict(batch=64, lr=1e-3, precision=prec),
@@ -145,7 +145,7 @@ def cpu_preset(dev, steps, out=None, reps=5, new_batch=128, new_lr=2e-3, new_bf1
 
 def profile(dev, steps=20, res=8, top=12):
     "Where a step of today's cpu preset spends its time (torch.profiler, self CPU time per op): the floor behind the speed."
-    from emm_nb.study import native_cpu_bf16
+    from emm_nb.presets import native_cpu_bf16
     tr = _cpu_trainer(subset(80, res), dev, 64, 1e-3, 'bf16' if native_cpu_bf16() else 'fp32')
     _timed(tr, 4 * 64)                                                      # warm-up
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof: _timed(tr, steps * 64)

@@ -168,23 +168,6 @@ class RunCache:
                 out.append(dict(id=d.name, dir=d, config=cfg, result=read_json(d / 'result.json')))
         return out
 
-    def want(self, config:dict) -> Path:
-        "Post an unfinished `config` as wanted, so an idle worker may train it (Study.help); returns the marker file."
-        f = self.root / '.wanted' / f'{self.id(config)}.json'
-        if not f.exists() and self.get(config) is None:
-            f.parent.mkdir(exist_ok=True); write_json(f, dict(config=config, t=time.time()))
-        return f
-
-    def wanted(self) -> list[dict]:
-        "The configs posted with `want` and not finished yet, oldest first (markers of finished runs are removed)."
-        d, out = self.root / '.wanted', []
-        for f in (d.glob('*.json') if d.is_dir() else []):
-            if (self.root / f.stem / 'result.json').is_file(): f.unlink(missing_ok=True); continue
-            try: w = read_json(f)
-            except (OSError, ValueError): continue       # removed meanwhile, or unreadable: nobody is owed it
-            out.append((w.get('t', 0.), f.stem, w['config']))
-        return [c for *_, c in sorted(out, key=lambda x: x[:2])]
-
     def state(self, config:dict) -> str:
         "'finished', 'running' (locked by a process), 'partial' (started, not finished, not running) or 'new'."
         d = self.dir(config)

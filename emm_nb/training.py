@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_training.ipynb #f06530d3
 from __future__ import annotations
-import copy, difflib, hashlib, json, math, os, sys, time
+import ast, copy, difflib, hashlib, json, math, os, sys, time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
@@ -16,20 +16,23 @@ from .sampling import sample_latents, sample_labels, heun_sample, to_uint8
 from .metrics import ReferenceSet, memorization
 from .networks import NET_CONFIGS, make_net
 from .data import cifar10_subset
-from .cache import write_json, atomic_write
+from .presets import PROCEDURES
+from .rundir import RunDir, load_checkpoint
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'ORDERS', 'RESUMABLE_CHANGES', 'PRESETS', 'ConfigError', 'TrainConfig', 'DataOrder', 'lr_at',
-           'ema_decay_at', 'final_ema_decay', 'ema_update', 'MemEval', 'NonFiniteLoss', 'data_fingerprint', 'Trainer',
-           'train', 'load_denoiser', 'main']
+__all__ = ['PRECISIONS', 'ORDERS', 'VOLATILE', 'RESUMABLE_CHANGES', 'ConfigError', 'TrainConfig', 'check_config', 'DataOrder',
+           'lr_at', 'ema_decay_at', 'final_ema_decay', 'ema_update', 'MemEval', 'NonFiniteLoss', 'data_fingerprint',
+           'Trainer', 'train', 'load_denoiser', 'parse_value', 'main']
 
 # %% ../nbs/06_training.ipynb #bf627dde
 class ConfigError(ValueError):
     "A training configuration that cannot run, with the reason."
 
 PRECISIONS, ORDERS = ('fp32', 'tf32', 'bf16'), ('fixed', 'reshuffle')
-RESUMABLE_CHANGES = ('epochs', 'stop_at', 'device', 'compile', 'eval_batch', 'log_steps')  # may differ when resuming
+VOLATILE = ('device', 'compile', 'eval_batch', 'log_steps')     # cannot change a run's result: not part of its identity
+RESUMABLE_CHANGES = ('epochs', 'stop_at', *VOLATILE)               # may differ when resuming
 
+# %% ../nbs/06_training.ipynb #tc000001
 @dataclass
 class TrainConfig:
     "Every knob of the training procedure; the defaults are the paper's basic setup."
@@ -80,21 +83,16 @@ class TrainConfig:
 
     @classmethod
     def preset(cls, name:str, **overrides):
-        "A named preset of `PRESETS` with overrides."
-        if name not in PRESETS: raise ConfigError(f"unknown preset {name!r}: choose from {sorted(PRESETS)}")
-        return cls.from_dict({**PRESETS[name], **overrides})
+        "A training procedure of `emm_nb.presets.PROCEDURES` with overrides."
+        if name not in PROCEDURES: raise ConfigError(f"unknown procedure {name!r}: choose from {sorted(PROCEDURES)}")
+        return cls.from_dict({**PROCEDURES[name], **overrides})
 
-# %% ../nbs/06_training.ipynb #3fb4b152
-PRESETS = {
-    'paper': {},
-    'paper_edm': dict(net='ddpmpp_edm', precond='edm', lr=1e-3),
-    'cpu': dict(net='tiny', precond='edm', batch=64, lr=1e-3, lr_warmup_epochs=10., ema_halflife_img=2_000., ema_ref_batch=None,
-                ema_rampup_epochs=10.,   # the EMA ramp ends with the lr warm-up, as in the paper (both 200 epochs there)
-                epochs=4_000., snapshot_epochs=200., eval_samples=256, eval_batch=256, log_steps=50, stop_at=0.9),
-}
+    def check(self, data=None, world:int=1):
+        "Raise `ConfigError` on the first problem (with the training set `data`, if given): see `check_config`."
+        check_config(self, data, world)
 
 # %% ../nbs/06_training.ipynb #e7ec0462
-def _check(cfg:TrainConfig, data=None, world:int=1):
+def check_config(cfg:TrainConfig, data=None, world:int=1):
     "Raise `ConfigError` on the first problem of `cfg` (with the training set `data`, if given)."
     def need(ok, msg):
         if not ok: raise ConfigError(msg)
@@ -128,8 +126,6 @@ def _check(cfg:TrainConfig, data=None, world:int=1):
         need(data.n_classes > 0, "eval_guidance needs a conditional network (the data has no labels)")
         need(kw.get('label_dropout', NET_CONFIGS[cfg.net].get('label_dropout', 0)) > 0,
              "eval_guidance != 1 needs a network trained with label dropout (net_kwargs label_dropout > 0)")
-
-TrainConfig.check = _check
 
 # %% ../nbs/06_training.ipynb #fd27b0bb
 class DataOrder:
@@ -252,11 +248,11 @@ class Trainer:
         self.rank, self.world = _rank_world()
         cfg.check(data, self.world)
         self.cfg, self.data, self.n, self.progress = cfg, data, len(data), progress
-        self.dir = None if run_dir is None else Path(run_dir)
+        self.dir = None if run_dir is None else RunDir(run_dir, write=self.rank == 0)
         self.device = dev = _device(cfg)
         if dev.type == 'cuda': torch.cuda.set_device(dev)
         self.fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
-        self.net_kwargs = dict(img_resolution=data.res, label_dim=data.n_classes, **cfg.net_kwargs)
+        self.net_kwargs = {'img_resolution': data.res, 'label_dim': data.n_classes, **cfg.net_kwargs}   # check() made them agree
         torch.manual_seed(cfg.seed)                                   # the same initial network on every process
         try: net = make_net(cfg.net, **self.net_kwargs)
         except (ValueError, TypeError) as e: raise ConfigError(f"network {cfg.net!r} with {cfg.net_kwargs}: {e}") from e
@@ -285,27 +281,14 @@ class Trainer:
         self.fingerprint = data_fingerprint(data)
         if self.dir is not None: self._open_dir()
 
-    # -- run folder ------------------------------------------------------------------------------------------------
+    # -- run folder (emm_nb.rundir) -------------------------------------------------------------------------------
     def _open_dir(self):
-        d, cfgd = self.dir, self.cfg.to_dict()
-        if (d/'config.json').exists():
-            old = json.loads((d/'config.json').read_text())
-            diff = sorted(k for k in set(old) | set(cfgd) if old.get(k) != cfgd.get(k) and k not in RESUMABLE_CHANGES)
-            if diff: raise ConfigError(f"{d} holds a run with a different config ({', '.join(f'{k}: {old.get(k)!r} -> {cfgd.get(k)!r}' for k in diff)}); "
-                                       "use another run_dir, or delete it to start over")
-            old_data = json.loads((d/'data.json').read_text()) if (d/'data.json').exists() else self.fingerprint
-            if old_data != self.fingerprint: raise ConfigError(f"{d} was trained on different data ({old_data} vs {self.fingerprint})")
-        if (d/'checkpoint.pt').exists(): self._restore(torch.load(d/'checkpoint.pt', map_location=self.device))
-        if self.rank == 0:
-            d.mkdir(parents=True, exist_ok=True)
-            write_json(d/'config.json', cfgd); write_json(d/'data.json', self.fingerprint)
-            lines = (d/'stats.jsonl').read_text().splitlines() if (d/'stats.jsonl').exists() else []
-            keep = [l for l in lines if json.loads(l)['step'] <= self.step]     # drop what a killed run logged after its checkpoint
-            atomic_write(d/'stats.jsonl', lambda p: p.write_text(''.join(l + '\n' for l in keep)))
+        self.dir.check(self.cfg.to_dict(), self.fingerprint, RESUMABLE_CHANGES)
+        if (ck := self.dir.checkpoint(self.device)) is not None: self._restore(ck)
+        self.dir.start(self.cfg.to_dict(), self.fingerprint, self.step)
 
     def _log(self, **rec):
-        if self.dir is not None and self.rank == 0:
-            with open(self.dir/'stats.jsonl', 'a') as f: f.write(json.dumps(rec) + '\n')
+        if self.dir is not None: self.dir.log(**rec)
 
     def _rng_state(self):
         s = {'cpu': torch.get_rng_state()}
@@ -315,11 +298,11 @@ class Trainer:
 
     def _save(self):
         rng = self._rng_state()                                       # collective: every process calls it
-        if self.dir is None or self.rank != 0: return
+        if self.dir is None: return
         ck = dict(step=self.step, net=self.net.net.state_dict(), ema=self.ema.net.state_dict(), opt=self.opt.state_dict(),
                   rng=rng, loss_sum=float(self.loss_sum), loss_n=self.loss_n, curve=self.curve, train_s=self.train_s,
                   net_name=self.cfg.net, net_kwargs=self.net_kwargs, precond=self.cfg.precond)
-        atomic_write(self.dir/'checkpoint.pt', lambda p: torch.save(ck, p))
+        self.dir.save('checkpoint.pt', ck)
 
     def _restore(self, ck):
         self.net.net.load_state_dict(ck['net']); self.ema.net.load_state_dict(ck['ema']); self.opt.load_state_dict(ck['opt'])
@@ -360,7 +343,7 @@ class Trainer:
         if self.world > 1: dist.all_reduce(s)
         loss = s.item() / max(self.loss_n * self.world, 1)
         if not math.isfinite(loss) or not torch.stack(torch._foreach_norm(self.params)).isfinite().all().item():
-            where = f" (last good checkpoint: {self.dir/'checkpoint.pt'})" if self.dir is not None else ''
+            where = f" (last good checkpoint: {self.dir.path/'checkpoint.pt'})" if self.dir is not None else ''
             self._log(step=self.step, error=f'non-finite loss {loss}')
             raise NonFiniteLoss(f"non-finite loss ({loss}) or weights at step {self.step}{where}; try a lower lr, 'fp32' precision or a longer warm-up")
         return loss
@@ -375,8 +358,7 @@ class Trainer:
             rec.update(mem=r.ratio, knn=r.knn_distance)
         rec['eval_s'] = time.perf_counter() - t0
         self.curve.append(rec); self._log(**rec)
-        if self.cfg.save_snapshots and self.dir is not None and self.rank == 0:
-            atomic_write(self.dir/f'snapshot-{self.step:08d}.pt', lambda p: torch.save(self.ema.net.state_dict(), p))
+        if self.cfg.save_snapshots and self.dir is not None: self.dir.save(f'snapshot-{self.step:08d}.pt', self.ema.net.state_dict())
 
     def metrics(self) -> dict:
         "Summary of the run so far: the memorization curve, its maximum over snapshots and where."
@@ -418,7 +400,7 @@ class Trainer:
                 t_log, s_log = time.perf_counter(), self.step
         if bar is not None: bar.close()
         m = self.metrics()
-        if self.dir is not None and self.rank == 0: write_json(self.dir/'metrics.json', m)
+        if self.dir is not None: self.dir.save_metrics(m)
         return m
 
 # %% ../nbs/06_training.ipynb #9bb8747b
@@ -444,33 +426,36 @@ def load_denoiser(run_dir:str|Path, # a run folder
                   which:str='ema', # 'ema' (the evaluated network) or 'net' (the raw weights)
                   device='cpu') -> Precond:
     "The trained denoiser of a run folder, in eval mode, following the denoiser protocol."
-    ck = torch.load(Path(run_dir)/'checkpoint.pt', map_location=device)
+    ck = load_checkpoint(Path(run_dir)/'checkpoint.pt', device)
     if which not in ('ema', 'net'): raise ValueError(f"which must be 'ema' or 'net', got {which!r}")
     with torch.random.fork_rng(devices=[]): net = make_net(ck['net_name'], **ck['net_kwargs'])
     net.load_state_dict(ck[which])
     return Precond(net, ck['precond']).to(device).eval().requires_grad_(False)
 
 # %% ../nbs/06_training.ipynb #03e9d12e
-def _value(v:str):
-    try: return json.loads(v)
-    except json.JSONDecodeError: return v
+def parse_value(s:str):
+    "A command-line value: a Python literal (numbers, lists, None, True) or JSON (null, true) if it parses as one, else the string."
+    try: return ast.literal_eval(s)
+    except (ValueError, SyntaxError): pass
+    try: return json.loads(s)
+    except json.JSONDecodeError: return s
 
 def main(argv:list|None=None):
     "Command line entry point: train on a CIFAR-10 subset, print the summary as JSON."
     import argparse
     p = argparse.ArgumentParser(prog='emm_train', description='Train a diffusion model on a CIFAR-10 subset and track its memorization.')
-    p.add_argument('--preset', default='paper', help=f"starting configuration: one of {sorted(PRESETS)}")
+    p.add_argument('--preset', default='paper', help=f"starting procedure: one of {sorted(PROCEDURES)}")
     p.add_argument('--config', help='a config.json to start from instead of a preset')
-    p.add_argument('--set', nargs='*', default=[], metavar='KEY=VALUE', help='config overrides, values as JSON')
+    p.add_argument('--set', nargs='*', default=[], metavar='KEY=VALUE', help='config overrides, values as Python literals')
     p.add_argument('--data', default='n=1000', help='cifar10_subset arguments, e.g. n=64,res=8,labels=true')
     p.add_argument('--run-dir', required=True)
     p.add_argument('--max-steps', type=int)
     p.add_argument('--no-progress', action='store_true')
     a = p.parse_args(argv)
     cfg = TrainConfig.from_dict(json.loads(Path(a.config).read_text())) if a.config else TrainConfig.preset(a.preset)
-    over = {k: _value(v) for k, _, v in (s.partition('=') for s in a.set)}
+    over = {k: parse_value(v) for k, _, v in (s.partition('=') for s in a.set)}
     cfg = TrainConfig.from_dict({**cfg.to_dict(), **over})
-    data = cifar10_subset(**{k: _value(v) for k, _, v in (s.partition('=') for s in a.data.split(',') if s)})
+    data = cifar10_subset(**{k: parse_value(v) for k, _, v in (s.partition('=') for s in a.data.split(',') if s)})
     m = train(cfg, data, a.run_dir, not a.no_progress, a.max_steps)
     if int(os.environ.get('RANK', 0)) == 0:
         print(json.dumps({k: m[k] for k in ('max_mem', 'max_mem_epoch', 'final_mem', 'step', 'epochs', 'img_per_s')}))

@@ -53,7 +53,7 @@ def test_gap_of_a_trained_net(tmp_path):
     "A (briefly) trained network: a positive, finite gap with an interval, from its run folder and snapshots."
     from emm_nb.training import TrainConfig, train
     from emm_nb.gap import gap_of_run, list_snapshots
-    cfg = TrainConfig.preset('cpu', epochs=30 * 64 / 10, snapshot_epochs=15 * 64 / 10, eval_samples=4, eval_batch=4,
+    cfg = TrainConfig.preset('tiny', epochs=30 * 64 / 10, snapshot_epochs=15 * 64 / 10, eval_samples=4, eval_batch=4,
                              stop_at=None, save_snapshots=True)
     train(cfg, cifar10_subset(10, res=8), tmp_path / 'run', progress=False)
     assert list_snapshots(tmp_path / 'run') == [15, 30]

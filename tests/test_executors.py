@@ -1,4 +1,4 @@
-"The runner's executors at the smoke preset: every other factor notebook over two fake devices, and Slurm via submitit's local executor."
+"The runner's executors at the smoke preset: every other factor over a pool of two CPU workers, and Slurm via submitit's local executor."
 import json, sys
 from pathlib import Path
 import pytest
@@ -10,15 +10,16 @@ def _run_steps(run):
     "Training steps logged in a run folder, in order (a run trained twice would log its steps twice)."
     return [json.loads(l)['step'] for l in (run / 'train' / 'stats.jsonl').read_text().splitlines() if 'loss' in json.loads(l)]
 
-def test_gpus_executor_two_fake_devices(tmp_path, data_root):
+def test_pool_executor_two_cpu_workers(tmp_path, data_root):
     out = tmp_path / 'study'
-    r = emm_study('--preset', 'smoke', '--out', str(out), '--factors', ','.join(FACTORS), '--executor', 'gpus', '--devices', 'cpu,cpu')
+    r = emm_study('--preset', 'smoke', '--out', str(out), '--factors', ','.join(FACTORS), '--executor', 'pool', '--devices', 'cpu,cpu')
     assert r.returncode == 0, r.stdout + r.stderr
-    assert 'on 2 worker(s): cpu, cpu' in r.stdout
+    assert 'on 2 worker(s) (cpu, cpu)' in r.stdout
     st = json.loads((out / 'status.json').read_text())
-    assert st['executor'] == 'gpus' and all(st['status'][f] == 'ok' for f in (*FACTORS, 'summary')), st['status']
+    assert st['executor'] == 'pool' and all(st['status'][f] == 'ok' for f in (*FACTORS, 'summary')), st['status']
     assert {st['where'][f]['device'] for f in FACTORS} == {'cpu'}
-    assert len({st['where'][f]['pid'] for f in FACTORS}) == 2                  # both workers ran notebooks
+    assert len({st['where'][f]['pid'] for f in FACTORS}) == 2                  # both workers rendered notebooks
+    assert st['runs_trained'] == dict(runs=16, failed=0) and r.stdout.count('[run ') == 16   # the runs first, each once
     for f in FACTORS:                                                           # every notebook ran once, into its folder
         assert r.stdout.count(f'] {f}: done') == 1 and (out / f / f'{f}.ipynb').exists() and (out / f / f'{f}.png').exists()
         d = json.loads((out / f / 'results.json').read_text())
@@ -27,7 +28,7 @@ def test_gpus_executor_two_fake_devices(tmp_path, data_root):
         for s in d['settings']:
             assert s['emm'] is None and s['n'] == 20 and 0 <= s['ratio_lo'] <= s['ratio'] <= s['ratio_hi'] <= 1 and s['text'].startswith('R_mem')
     # runs shared, never trained twice: 16 distinct configs, each finished once with strictly increasing steps
-    runs = sorted(p for p in (out / 'runs').iterdir() if p.is_dir() and not p.name.startswith('.'))   # .wanted: work-sharing markers
+    runs = sorted(p for p in (out / 'runs').iterdir() if p.is_dir())
     assert len(runs) == 16 and all((p / 'result.json').exists() for p in runs), [p.name for p in runs]
     for p in runs: s = _run_steps(p); assert s == sorted(set(s)), f"{p.name} trained twice: steps {s}"
     res = {f: json.loads((out / f / 'results.json').read_text()) for f in FACTORS}
@@ -56,20 +57,20 @@ def test_slurm_executor_with_submitit_local(tmp_path, data_root):
 
 @pytest.mark.parametrize('args,msg', [
     (['--executor', 'slurm', '--slurm-cluster', 'local', '--slurm', 'slurm_colour', 'red'], 'submitit refused'),
-    (['--executor', 'local', '--devices', 'cpu,cpu'], '--devices is for --executor gpus'),
+    (['--executor', 'local', '--devices', 'cpu,cpu'], '--devices is for --executor pool'),
     (['--slurm', 'timeout_min', '5'], 'slurm options are for --executor slurm'),
-    (['--executor', 'gpus', '--devices', 'cuda:99'], 'not visible'),
-    (['--executor', 'gpus', '--devices', 'cpu', '--device', 'cpu'], 'each worker uses its own'),
+    (['--executor', 'pool', '--devices', 'cuda:99'], 'not visible'),
+    (['--executor', 'pool', '--devices', 'cpu', '--device', 'cpu'], 'each worker uses its own'),
 ])
 def test_bad_executor_requests(tmp_path, capsys, args, msg):
-    from emm_nb.study import main
+    from emm_nb.runner import main
     assert main(['--preset', 'smoke', '--factors', 'ema', '--out', str(tmp_path / 'o'), *args]) == 2
     assert msg in capsys.readouterr().err
     assert not (tmp_path / 'o').exists()                                        # refused before anything was written
 
-def test_gpus_executor_without_gpus(tmp_path, capsys):
+def test_pool_executor_without_gpus(tmp_path, capsys):
     import torch
-    from emm_nb.study import main
+    from emm_nb.runner import main
     if torch.cuda.is_available(): pytest.skip("this machine has a GPU")
-    assert main(['--preset', 'smoke', '--factors', 'ema', '--out', str(tmp_path / 'o'), '--executor', 'gpus']) == 2
+    assert main(['--preset', 'smoke', '--factors', 'ema', '--out', str(tmp_path / 'o'), '--executor', 'pool']) == 2
     assert 'found no GPU' in capsys.readouterr().err

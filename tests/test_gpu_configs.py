@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault('MPLBACKEND', 'Agg')
 
 import emm_nb.study as S
+from emm_nb.experiments import plan, plan_params, planned_configs
+from emm_nb.runner import EXPERIMENTS, notebook
 from emm_nb.cache import canonical_json
 from emm_nb.data import Subset, make_labels
 from emm_nb.diffusion import Precond, DenoisingLoss
@@ -115,18 +117,17 @@ def notebook_cells(nb:Path) -> tuple[list, list]:
 def run_notebook_recording(factor:str, preset:str, out:Path) -> list[dict]:
     "Execute an experiment notebook in this process at `preset` with training replaced by the recorder; the runs it requested."
     import matplotlib.pyplot as plt
-    nb = S.NBS / S.EXPERIMENTS[factor]
+    nb = notebook(factor)
     params, cells = notebook_cells(nb)
     inject = f"preset = {preset!r}\nout_dir = {str(out)!r}\ncache_dir = {str(out / 'runs')!r}\ndevice = 'cpu'\n"
     recorded = []
-    def record(self, cfg, run_dir):
+    def record(cfg, run_dir, **kw):
         recorded.append(cfg); return fake_result(cfg)
     ns = {'__name__': '__main__'}
     with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        mp.setattr(S.Study, '_train', record)
-        mp.setattr(S, 'load_cifar10', lambda root=None, *a, **k: synthetic_cifar10())
-        mp.setattr(S.Study, 'help', lambda *a, **k: pytest.fail('a notebook called Study.help'))
+        mp.setattr(S, 'fit_run', record)
+        mp.setattr(S, '_cifar10', lambda root=None: synthetic_cifar10())
         with open(os.devnull, 'w') as quiet, contextlib.redirect_stdout(quiet):
             for i, code in enumerate([*params, inject, *cells]):
                 exec(compile(code, f'{nb.name}[cell {i}]', 'exec'), ns)
@@ -141,7 +142,7 @@ def requests(tmp_path_factory) -> dict:
     out = {}
     for p in PRESETS:
         out[p] = {}
-        for f in S.EXPERIMENTS:
+        for f in EXPERIMENTS:
             out[p][f] = run_notebook_recording(f, p, tmp_path_factory.mktemp(f'{p}-{f}'))
     if dump := os.environ.get('EMM_GPU_CONFIGS_OUT'):        # the enumeration itself, for planning a GPU study
         Path(dump).write_text(json.dumps(out, indent=1))
@@ -386,3 +387,15 @@ def test_parameter_counts_match_the_paper(requests, capsys):
                      f"{r['gflops']:6.1f} {r['mode']:4s} {r['s']:5.1f} {len(r['d']['runs'])}")
     with capsys.disabled(): print(f"\n{len(rows)} distinct networks (GF@2: forward GFLOPs at batch 2; step: the CPU step at full size or as a 1/{THIN}-width twin)\n" + '\n'.join(lines))
     assert not bad, '\n'.join(bad)
+
+
+@pytest.mark.parametrize('preset', ['cpu', *PRESETS])
+def test_notebooks_train_exactly_their_plans(requests, preset, tmp_path):
+    "What the runner trains ahead (each experiment's plan) is what its notebook measures: no run missed, none wasted."
+    got = requests[preset] if preset in requests else {f: run_notebook_recording(f, preset, tmp_path / f) for f in EXPERIMENTS}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(S, '_cifar10', lambda root=None: synthetic_cifar10())
+        study = S.Study(preset, tmp_path / 'plan_runs')
+        for f in EXPERIMENTS:
+            planned = {canonical_json(c) for c in planned_configs(study, plan(f, study))}
+            assert planned == {canonical_json(c) for c in got[f]}, f"{preset}/{f}: the notebook measures other runs than its plan"

@@ -6,7 +6,7 @@ import pytest
 EXPERIMENTS = ('data_size', 'resolution', 'conditioning', 'label_classes')
 
 def emm_study(*args, **kw):
-    return subprocess.run([sys.executable, '-c', 'import sys; from emm_nb.study import main; sys.exit(main())', *args],
+    return subprocess.run([sys.executable, '-c', 'import sys; from emm_nb.runner import main; sys.exit(main())', *args],
                           capture_output=True, text=True, **kw)
 
 @pytest.mark.parametrize('args,msg', [
@@ -38,7 +38,7 @@ def _results(out):
 def test_smoke_study_kill_and_resume(tmp_path, data_root):
     out = tmp_path / 'study'
     sel = ['--factors', ','.join(EXPERIMENTS)]                  # the other factors run in tests/test_executors.py
-    cmd = [sys.executable, '-c', 'import sys; from emm_nb.study import main; sys.exit(main())', '--preset', 'smoke', '--out', str(out), *sel]
+    cmd = [sys.executable, '-c', 'import sys; from emm_nb.runner import main; sys.exit(main())', '--preset', 'smoke', '--out', str(out), *sel]
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     while p.poll() is None and not list((out / 'runs').glob('*/result.json')): time.sleep(0.5)   # waits on the event, not a clock
     os.killpg(p.pid, signal.SIGKILL); p.wait()                 # killed mid-study, after its first finished run
@@ -68,3 +68,14 @@ def test_smoke_study_kill_and_resume(tmp_path, data_root):
     # a third call finds everything done
     r = emm_study('--preset', 'smoke', '--out', str(out), *sel)
     assert r.returncode == 0 and r.stdout.count('already done, skipped') == len(EXPERIMENTS)
+
+def test_no_summary_when_no_experiment_finished(tmp_path, data_root):
+    "A study whose only experiment fails says so once, names the notebook, and writes no summary (no second, misleading error)."
+    empty = tmp_path / 'no_images'; empty.mkdir()                    # a second source with nothing in it: fails when a run starts
+    out = tmp_path / 'o'
+    r = emm_study('--preset', 'smoke', '--out', str(out), '--factors', 'intra_diversity', '-p', 'second', str(empty), '--executor', 'local')
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert 'intra_diversity: FAILED' in r.stdout and 'no experiment finished: no summary written' in r.stdout, r.stdout
+    assert not (out / 'summary.ipynb').exists() and not (out / 'summary.csv').exists()
+    st = json.loads((out / 'status.json').read_text())['status']
+    assert list(st) == ['intra_diversity'] and st['intra_diversity'].startswith('failed: '), st

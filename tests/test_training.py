@@ -15,7 +15,7 @@ SHORT = dict(batch=16, epochs=32., snapshot_epochs=8., eval_samples=16, eval_ste
 @pytest.fixture(scope='module')
 def d16(data_root): return cifar10_subset(16, res=8, classes=4)
 
-def _cfg(**kw): return TrainConfig.preset('cpu', **{**SHORT, **kw})
+def _cfg(**kw): return TrainConfig.preset('tiny', **{**SHORT, **kw})
 
 def _ck(run): return torch.load(Path(run)/'checkpoint.pt')
 
@@ -89,9 +89,27 @@ def test_classifier_free_guidance_run(data_root, tmp_path):
     assert D.net.label_dim == 2 and not D.training
 
 def test_tiny_net_memorizes_tiny_cifar10(data_root, tmp_path):
-    """STUDY.md section 7: the 0.65M-parameter net memorizes N=16 real CIFAR-10 images at 8x8 (>= 90 % of 256 samples)
+    """The 0.65M-parameter net memorizes N=16 real CIFAR-10 images at 8x8 (>= 90 % of 256 samples)
     within 400 steps of batch 64 (25,600 images). Speed is measured by bench/train.py, not here: the step budget is
     the assertion, so the test passes on a busy machine."""
-    m = train(TrainConfig.preset('cpu', snapshot_epochs=400.), cifar10_subset(16, res=8, classes=8), tmp_path/'run', progress=False)
+    m = train(TrainConfig.preset('tiny', snapshot_epochs=400.), cifar10_subset(16, res=8, classes=8), tmp_path/'run', progress=False)
     print(f"N=16: {m['max_mem']:.3f} after {m['step']} steps ({m['epochs']:.0f} epochs), {m['img_per_s']:.0f} img/s")
     assert m['max_mem'] >= 0.9 and m['stopped_early'] and m['step'] <= 400
+
+def test_img_resolution_in_net_kwargs(d16, tmp_path):
+    "The resolution may be given in net_kwargs when it matches the data (it used to raise a TypeError); else a ConfigError."
+    m = train(_cfg(net_kwargs=dict(img_resolution=8), epochs=8.), d16, None, progress=False)
+    assert m['finished']
+    with pytest.raises(ConfigError, match='resolution mismatch: data is 8x8, net_kwargs img_resolution=16'):
+        train(_cfg(net_kwargs=dict(img_resolution=16)), d16, None, progress=False)
+
+def test_truncated_checkpoint_names_the_file(d16, tmp_path):
+    from emm_nb.rundir import RunDirError
+    train(_cfg(epochs=8.), d16, tmp_path/'run', progress=False, max_steps=4)
+    ck = tmp_path/'run'/'checkpoint.pt'
+    ck.write_bytes(ck.read_bytes()[:1000])                      # a disk that filled up, a copy cut short
+    with pytest.raises(RunDirError, match=r'checkpoint.pt cannot be read .*truncated or corrupt; delete it') as e:
+        train(_cfg(epochs=8.), d16, tmp_path/'run', progress=False)
+    assert str(ck) in str(e.value)
+    ck.unlink()                                                 # what the message says to do
+    assert train(_cfg(epochs=8.), d16, tmp_path/'run', progress=False)['finished']

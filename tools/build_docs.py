@@ -46,7 +46,7 @@ def check_tools():
 
 IMPORT_HINT = ("nbdev's docs step runs the export cells, the show_doc cells and every cell holding an import, "
                "without the notebook's other cells: a cell that imports and also uses notebook variables fails there. "
-               "Keep imports in cells of their own (TOOLCHAIN.md). Cells that mix them:\n")
+               "Keep imports in cells of their own. Cells that mix them:\n")
 
 def mixed_import_cells(nbs:Path) -> list[str]:
     "Code cells that nbdev's docs step would run because they import, although they hold other code too."
