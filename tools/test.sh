@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The test command of the README: notebook tests (nbdev_test) then pytest. Fails if either runs nothing.
+# The test command of the README: set up whatever is missing, then the notebook tests (nbdev_test) and pytest.
+# Fails if either runs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export EMM_DATA="${EMM_DATA:-$(cd .. && pwd)/shared/data/cifar10}"
-export MPLBACKEND=Agg
+. tools/setup.sh
 # nbdev_test runs 2 notebooks at once on 2 cores: one OpenMP thread each avoids spin-wait oversubscription
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 out=$(nbdev_test --n_workers 2 --timing 2>&1) || { echo "$out"; exit 1; }
