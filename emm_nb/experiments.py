@@ -4,7 +4,7 @@
 
 # %% ../nbs/09c_experiments.ipynb #c0000003
 from __future__ import annotations
-import inspect, os, time
+import inspect, os, textwrap, time
 from dataclasses import dataclass
 from pathlib import Path
 from .networks import NET_CONFIGS, num_skips, skip_names, make_skip_mask
@@ -190,7 +190,7 @@ class Experiment:
         self.study = Study(preset, cache_dir or os.environ.get('EMM_CACHE') or self.out / 'runs', device=device, eps=eps)
         self.preset, self.eps = self.study.preset['name'], eps
         self.arms, self.wall = plan(factor, self.study, **{k: v for k, v in params.items() if v is not None}), 0.
-        print(f"preset {self.preset}: {self.study.preset['about']}")
+        print(textwrap.fill(f"preset {self.preset}: {self.study.preset['about']}", 100, subsequent_indent='  '))   # fits the page
 
     def measure(self, arms:list|None=None) -> dict:
         "Every planned run, trained if missing: {label: {N: result}}."

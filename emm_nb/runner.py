@@ -111,6 +111,7 @@ class _RunnerParams(logging.Filter):
 def run_notebook(nb:Path, out_nb:Path, params:dict, cwd:Path) -> None:
     "Execute one notebook with papermill (the executed copy is written even when a cell fails)."
     import papermill as pm
+    os.environ.pop('MPLBACKEND', None)     # the kernel inherits this process's environment: Agg would drop every figure from the pages
     if not any(isinstance(f, _RunnerParams) for f in logging.getLogger('papermill').filters): logging.getLogger('papermill').addFilter(_RunnerParams())
     pm.execute_notebook(str(nb), str(out_nb), parameters=params, cwd=str(cwd), kernel_name='python3', progress_bar=False,
                         log_output=False)

@@ -20,7 +20,9 @@ def test_pool_executor_two_cpu_workers(tmp_path, data_root):
     assert {st['where'][f]['device'] for f in FACTORS} == {'cpu'}
     assert len({st['where'][f]['pid'] for f in FACTORS}) == 2                  # both workers rendered notebooks
     assert st['runs_trained'] == dict(runs=16, failed=0) and r.stdout.count('[run ') == 16   # the runs first, each once
-    for f in FACTORS:                                                           # every notebook ran once, into its folder
+    for f in FACTORS:                                                           # every notebook ran once, into its folder, with its figure
+        nb = json.loads((out / f / f'{f}.ipynb').read_text())
+        assert any('image/png' in o.get('data', {}) for c in nb['cells'] for o in c.get('outputs', [])), f"{f}: no figure on the page"
         assert r.stdout.count(f'] {f}: done') == 1 and (out / f / f'{f}.ipynb').exists() and (out / f / f'{f}.png').exists()
         d = json.loads((out / f / 'results.json').read_text())
         assert d['experiment'] == f and d['preset'] == 'smoke' and d['finding'] and d['settings'] and 'agrees' in d

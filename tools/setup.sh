@@ -34,4 +34,4 @@ if [ -z "${EMM_DATA:-}" ]; then
     echo "setup: no CIFAR-10 and no download (no network?): set EMM_DATA to a folder of train_XX.npz chunks or one holding cifar-10-batches-py" >&2
     exit 1; }
 fi
-export EMM_DATA MPLBACKEND=Agg
+export EMM_DATA

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/setup.sh
+export MPLBACKEND=Agg             # tests draw off-screen (the study's notebook kernels draw inline: see emm_nb.runner)
 # nbdev_test runs 2 notebooks at once on 2 cores: one OpenMP thread each avoids spin-wait oversubscription
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 out=$(nbdev_test --n_workers 2 --timing 2>&1) || { echo "$out"; exit 1; }
