@@ -17,7 +17,8 @@ from .report import factor_rows, mean_ratio, trend, plot_factor, save_results
 # %% auto #0
 __all__ = ['PLANS', 'KNOBS', 'Arm', 'plans', 'plan', 'plan_params', 'planned_configs', 'seed_arms', 'data_size', 'resolution',
            'conditioning', 'label_classes', 'classes', 'intra_diversity', 'knob_arms', 'width', 'depth', 'batch',
-           'weight_decay', 'ema', 'time_embedding', 'skip_layout', 'skips', 'Experiment', 'knob_finding', 'knob_page']
+           'weight_decay', 'ema', 'time_embedding', 'skip_layout', 'skips', 'beyond_arms', 'gap', 'els', 'Experiment',
+           'knob_finding', 'knob_page']
 
 # %% ../nbs/09c_experiments.ipynb #c0000006
 @dataclass
@@ -180,6 +181,27 @@ def skips(study:Study, n=None, ns=None, one=None, modes=None, grid_modes=None, n
             arms += [Arm((net, mode, lab), keep, dict(**tk, net_kwargs=dict(**nk, skip_mask=make_skip_mask(keep, L['n_skips']), skip_mode=mode)),
                          L['grid'] if mode in L['grid_modes'] else (L['N'],)) for lab, keep in L['masks'].items()]
     return arms
+
+# %% ../nbs/09c_experiments.ipynb #c0000022
+def beyond_arms(study:Study, spec:dict, # the preset's gap or els entry
+                ns=None, masks=None) -> list[Arm]:
+    "The baseline, one run per N, and skip masks kept per resolution at the skips page's N (with the full network there)."
+    L = skip_layout(study)
+    masks = list(spec.get('masks', ()) if masks is None else masks)
+    if bad := [m for m in masks if m not in L['masks']]: raise StudyError(f"unknown skip mask(s) {bad}: the preset's network has {list(L['masks'])}")
+    ns = sorted({int(n) for n in (ns or spec['ns'])} | ({L['N']} if masks else set()))
+    keep = lambda m: dict(net_kwargs=dict(skip_mask=make_skip_mask(L['masks'][m], L['n_skips']), skip_mode='zero'))
+    return [Arm(f'N = {n}', n, {}, (n,)) for n in ns] + [Arm(f"N = {L['N']}, {m} skips", m, keep(m), (L['N'],)) for m in masks]
+
+@plans
+def gap(study:Study, ns=None, masks=None) -> list[Arm]:
+    "The learned-versus-optimal gap: the baseline at the preset's N, and its skip masks."
+    return beyond_arms(study, study.preset['gap'], ns, masks)
+
+@plans
+def els(study:Study, ns=None, masks=None) -> list[Arm]:
+    "The ELS machine against the network: the baseline at the preset's N (and skip masks if asked)."
+    return beyond_arms(study, study.preset['els'], ns, masks)
 
 # %% ../nbs/09c_experiments.ipynb #c0000016
 class Experiment:

@@ -12,9 +12,9 @@ from .emm import onset, wilson, EMMResult
 from .presets import DIRECTION
 
 # %% auto #0
-__all__ = ['plot_memorization', 'emm_text', 'onset_epochs', 'emm_row', 'emm_order', 'ratio_row', 'save_results', 'factor_rows',
-           'mean_ratio', 'trend', 'plot_factor', 'summarise', 'load_results', 'agreement', 'measured', 'setting_text',
-           'summary_table', 'plot_summary']
+__all__ = ['plot_memorization', 'emm_text', 'onset_epochs', 'emm_row', 'emm_order', 'ratio_row', 'note_row', 'save_results',
+           'factor_rows', 'mean_ratio', 'trend', 'plot_factor', 'summarise', 'load_results', 'agreement', 'measured',
+           'setting_text', 'summary_table', 'plot_summary']
 
 # %% ../nbs/09b_report.ipynb #bd60cd8c
 def plot_memorization(curves:dict, # {label: EMMResult}
@@ -81,6 +81,11 @@ def ratio_row(experiment:str, setting:str, value, r:dict, preset:str) -> dict:
                 text=f"R_mem {100 * r['ratio']:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}] at N={r['n']}",
                 points=[dict(n=r['n'], ratio=r['ratio'], k=r['k'])])
 
+def note_row(experiment:str, setting:str, value, preset:str, text:str) -> dict:
+    "One row of the summary that is neither an EMM nor a ratio (e.g. a denoiser gap): its text only."
+    return dict(experiment=experiment, setting=setting, value=value, preset=preset, kind='note', emm=None, lo=None, hi=None,
+                censored='', bracket=[None, None], text=text, points=[])
+
 def save_results(out_dir, experiment:str, preset:str, rows:list, finding:str, extra:dict|None=None) -> Path:
     "Write an experiment's `results.json` atomically."
     p = Path(out_dir) / 'results.json'
@@ -130,7 +135,7 @@ def plot_factor(runs:dict, # {label: {N: result}}, settings in plotting order
 # %% ../nbs/09b_report.ipynb #b0000008
 def summarise(out:Path) -> list:
     "Gather every experiment's rows (EMM, or ratio at a fixed N) into `summary.json` and `summary.csv`."
-    rows, keys = [], ('experiment', 'setting', 'value', 'preset', 'emm', 'lo', 'hi', 'censored', 'n', 'ratio', 'ratio_lo', 'ratio_hi', 'text')
+    rows, keys = [], ('experiment', 'setting', 'value', 'preset', 'kind', 'emm', 'lo', 'hi', 'censored', 'n', 'ratio', 'ratio_lo', 'ratio_hi', 'text')
     for f in sorted(Path(out).glob('*/results.json')):
         r = read_json(f)
         for s in r.get('settings', []):
@@ -159,12 +164,14 @@ def agreement(r:dict) -> str:
 def measured(r:dict) -> str:
     "What an experiment measured: an EMM per setting, or the ratio at fixed N."
     s = r['settings']
+    if r.get('measured'): return r['measured']
     if all(x.get('emm') is not None or x.get('censored') for x in s): return 'EMM'
     ns = sorted({x['n'] for x in s if x.get('n') is not None})
     return 'ratio at N = ' + ', '.join(map(str, ns)) if ns else 'ratio'
 
 def setting_text(x:dict) -> str:
     "One setting in the summary table: its EMM text (and onset epochs), or its ratio with a Wilson interval."
+    if x.get('kind') == 'note': return x['text']
     if x.get('n') is not None: return f"{100 * x['ratio']:.0f}% [{100 * x['ratio_lo']:.0f}, {100 * x['ratio_hi']:.0f}]"
     on = x.get('onset_epochs') or {}                 # tau_mem / N: how fast each N of the setting reaches 90 %
     return x['text'] + (f" · 90 % after {', '.join(f'{v:.0f}' if v else '-' for v in on.values())} epochs at N = {'/'.join(on)}" if on else '')

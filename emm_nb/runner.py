@@ -33,7 +33,8 @@ EXPERIMENTS = {'data_size': 'data size and training epochs', 'resolution': 'data
                'conditioning': 'conditioning', 'label_classes': 'random-label classes', 'classes': 'inter-class diversity',
                'intra_diversity': 'intra-class diversity', 'width': 'network width', 'depth': 'network depth',
                'time_embedding': 'time embedding', 'skips': 'skip connections', 'batch': 'batch size',
-               'weight_decay': 'weight decay', 'ema': 'EMA'}
+               'weight_decay': 'weight decay', 'ema': 'EMA',
+               'gap': 'learned-versus-optimal gap (beyond the paper)', 'els': 'ELS machine (beyond the paper)'}
 HEADLINE = ('data_size', 'resolution', 'conditioning', 'label_classes')
 SUMMARY = 'results/summary.ipynb'   # gathers every results.json
 RUNNER_PARAMS = ('preset', 'out_dir', 'cache_dir', 'device')   # set by the runner itself

@@ -114,6 +114,17 @@ def notebook_cells(nb:Path) -> tuple[list, list]:
     params = [src(c) for c in cells if 'parameters' in c.get('metadata', {}).get('tags', [])]
     return params, [src(c) for c in cells if 'parameters' not in c.get('metadata', {}).get('tags', [])]
 
+def fake_gap(study, r, held, n_noise=4):
+    "Stand-in for `emm_nb.beyond.run_gap` (the recorder trains nothing, so there is no network to measure)."
+    rows = [dict(sigma=s, gap=0.01, lo=0.009, hi=0.011, excess=0., rmse=0.) for s in (80., 3., 0.6, 0.3, 0.14, 0.002)]
+    return dict(n=r['n'], train=rows, held=rows)
+
+def fake_els(study, r, calibration=16, samples=100, boundary='zeros'):
+    "Stand-in for `emm_nb.beyond.run_els`."
+    sched = dict(sigmas=[80., 1., 0.002], sizes=[15, 5, 1])
+    return dict(n=r['n'], k=samples, mem=dict(net=.5, opt=1., els=.2, ls=.5), r2=dict(els=[.1], ls=[.2], opt=[.3]),
+                schedule_els=sched, schedule_ls=sched)
+
 def run_notebook_recording(factor:str, preset:str, out:Path) -> list[dict]:
     "Execute an experiment notebook in this process at `preset` with training replaced by the recorder; the runs it requested."
     import matplotlib.pyplot as plt
@@ -128,6 +139,8 @@ def run_notebook_recording(factor:str, preset:str, out:Path) -> list[dict]:
         warnings.simplefilter('ignore')
         mp.setattr(S, 'fit_run', record)
         mp.setattr(S, '_cifar10', lambda root=None: synthetic_cifar10())
+        mp.setattr('emm_nb.beyond.run_gap', fake_gap); mp.setattr('emm_nb.beyond.run_els', fake_els)
+        mp.setattr('emm_nb.beyond.held_out_subset', lambda n, res=8, root=None: [None] * n)
         with open(os.devnull, 'w') as quiet, contextlib.redirect_stdout(quiet):
             for i, code in enumerate([*params, inject, *cells]):
                 exec(compile(code, f'{nb.name}[cell {i}]', 'exec'), ns)
