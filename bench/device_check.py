@@ -37,7 +37,8 @@ from emm_nb.metrics import ReferenceSet, memorization
 from emm_nb.networks import make_net, count_params
 from emm_nb.optimal import OptimalDenoiser
 from emm_nb.sampling import generate, heun_sample, to_uint8
-from emm_nb.training import TrainConfig, Trainer, MemEval, _precision
+from emm_nb.training import TrainConfig, Trainer, _precision
+from emm_nb.memeval import MemEval
 
 
 def _load(name):

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from emm_nb.data import Subset, DataError, cifar10_subset
 from emm_nb.metrics import memorization
-from emm_nb.training import TrainConfig, Trainer, MemEval, train, _precision
+from emm_nb.training import TrainConfig, Trainer, train, _precision
+from emm_nb.memeval import MemEval
 
 
 def subset(n:int, res:int) -> Subset:

@@ -9,9 +9,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from .sampling import heun_sample
+from .optimal import noise_levels
 
 # %% auto #0
-__all__ = ['image_patches', 'PatchSchedule', 'ELSDenoiser', 'Recorder', 'r2_score', 'calibrate_patch_sizes']
+__all__ = ['image_patches', 'PatchSchedule', 'patch_softmax', 'PatchBank', 'ELSDenoiser', 'Recorder', 'r2_score',
+           'calibrate_patch_sizes']
 
 # %% ../nbs/11_els.ipynb #da529916
 def image_patches(images:torch.Tensor, # [B, C, H, W]
@@ -35,6 +37,67 @@ class PatchSchedule:
     def to_dict(self): return dict(sigmas=self.sigmas, sizes=self.sizes)
     def __repr__(self): return 'PatchSchedule(' + ', '.join(f'{s:.3g}:{p}' for s, p in zip(self.sigmas, self.sizes)) + ')'
 
+# %% ../nbs/11_els.ipynb #els00001
+def patch_softmax(q:torch.Tensor, # [B, D] query patches of one pixel, divided by sigma^2
+                  keys:torch.Tensor, # [K, D] key patches
+                  vals:torch.Tensor, # [K, C] their centre pixels
+                  yn:torch.Tensor, # [K] the keys' -|y|^2 / 2 sigma^2
+                  chunk:int, # keys per chunk
+                  argmax:bool=False, # return the index of the largest weight instead
+                 ) -> torch.Tensor:
+    "The softmax-weighted mean of `vals` for each query [B, C], streamed over chunks of keys (or, with `argmax`, the key of the largest weight [B, 1])."
+    m = torch.full((len(q), 1), -torch.inf, dtype=q.dtype, device=q.device)
+    tot = torch.zeros((len(q), 1), dtype=q.dtype, device=q.device)
+    acc = torch.zeros((len(q), vals.shape[1]), dtype=q.dtype, device=q.device)
+    best = torch.zeros((len(q), 1), dtype=torch.int64, device=q.device)
+    for k in range(0, len(keys), chunk):
+        logit = torch.addmm(yn[k:k + chunk], q, keys[k:k + chunk].T)
+        mk, ik = logit.max(1, keepdim=True)
+        if argmax: best = torch.where(mk > m, ik + k, best)
+        m_new = torch.maximum(m, mk)
+        alpha = torch.exp(m - m_new)
+        logit.sub_(m_new).exp_()
+        tot, acc, m = tot * alpha + logit.sum(1, keepdim=True), acc * alpha + logit @ vals[k:k + chunk], m_new
+    return best if argmax else acc / tot
+
+# %% ../nbs/11_els.ipynb #els00002
+class PatchBank:
+    "The p x p patches of a training set at every position, answering the queries at that patch size."
+    def __init__(self, images:torch.Tensor, # training images [N, C, H, W], in the computation's dtype and on its device
+                 p:int, # patch side, odd
+                 boundary:str='zeros'): # 'zeros' | 'mask' (see `ELSDenoiser`)
+        self.p, self.shape = p, tuple(images.shape[1:])
+        c, h, w = self.shape
+        self.Y = image_patches(images, p).transpose(0, 1).contiguous()                 # [HW(q), N, D]
+        self.centre = images.flatten(2).permute(2, 0, 1).contiguous()                  # [HW(q), N, C]
+        if boundary == 'mask':
+            inside = image_patches(torch.ones(1, c, h, w, dtype=images.dtype, device=images.device), p)[0]   # [HW(p), D]
+            self.yy = torch.einsum('qnd,pd->pqn', self.Y.square(), inside)             # [HW(p), HW(q), N]
+        else: self.yy = self.Y.square().sum(-1)[None]                                  # [1, HW(q), N]
+
+    def keys(self, pix:int, equivariant:bool) -> tuple:
+        "What a query patch at pixel `pix` is compared with: key patches, their centre pixels and squared norms."
+        row = self.yy[pix if len(self.yy) > 1 else 0]                                  # [HW(q), N]
+        if equivariant: return self.Y.flatten(0, 1), self.centre.flatten(0, 1), row.reshape(-1)   # every (position, image)
+        return self.Y[pix], self.centre[pix], row[pix]                                 # the images' patches at pix
+
+    def denoise(self, x:torch.Tensor, # noisy images [B, C, H, W], in the bank's dtype
+                s:float, # their noise level
+                equivariant:bool=True, chunk_q:int=2048, chunk_k:int=16384,
+                argmax:bool=False): # return, per pixel, the (training image, position) of the largest weight
+        "Per query pixel, a streamed softmax over the key patches: the denoised images [B, C, H, W] (or the sources [B, H*W, 2])."
+        B, (c, h, w), (HW, N) = len(x), self.shape, self.Y.shape[:2]
+        X = image_patches(x, self.p).transpose(0, 1) / (s * s)                        # [HW(p), B, D], scaled by 1/sigma^2
+        out = torch.empty((HW, B, 2 if argmax else c), dtype=torch.int64 if argmax else x.dtype, device=x.device)
+        for pix in range(HW):
+            keys, vals, yn = self.keys(pix, equivariant)
+            yn = yn * (-0.5 / (s * s))
+            for a in range(0, B, chunk_q):
+                r = patch_softmax(X[pix, a:a + chunk_q], keys, vals, yn, chunk_k, argmax)
+                if argmax: r = torch.cat([r % N, r // N if equivariant else torch.full_like(r, pix)], 1)   # key -> (image, position)
+                out[pix, a:a + chunk_q] = r
+        return out.transpose(0, 1) if argmax else out.permute(1, 2, 0).reshape(B, c, h, w)
+
 # %% ../nbs/11_els.ipynb #90f55cae
 class ELSDenoiser:
     "The equivariant local score machine (or, with `equivariant=False`, the local score machine), following the denoiser protocol."
@@ -54,7 +117,7 @@ class ELSDenoiser:
         self.y, self.shape, self.dtype = images.to(self.device, dtype), tuple(images.shape[1:]), dtype
         self.patch_size, self.equivariant, self.boundary, self.chunk_q, self.chunk_k = patch_size, equivariant, boundary, chunk_q, chunk_k
         self.max_size = 2 * max(self.shape[1:]) - 1        # a window this large covers the image from every pixel
-        self._banks = {}
+        self._banks = {}                                   # patch size -> PatchBank
 
     def __len__(self): return len(self.y)
 
@@ -63,19 +126,6 @@ class ELSDenoiser:
         p = int(self.patch_size(sigma)) if callable(self.patch_size) else int(self.patch_size)
         if p < 1 or p % 2 == 0: raise ValueError(f"patch size must be odd and >= 1, got {p} at sigma={sigma}")
         return min(p, self.max_size)
-
-    def _bank(self, p):
-        "Training patches [HW(q), N, D], their centre pixels [HW(q), N, C] and squared norms (per query pixel for 'mask')."
-        if p not in self._banks:
-            c, h, w = self.shape
-            Y = image_patches(self.y, p).transpose(0, 1).contiguous()
-            centre = self.y.flatten(2).permute(2, 0, 1).contiguous()
-            if self.boundary == 'mask':
-                inside = image_patches(torch.ones(1, c, h, w, dtype=self.dtype, device=self.device), p)[0]   # [HW(p), D]
-                yy = torch.einsum('qnd,pd->pqn', Y.square(), inside)       # [HW(p), HW(q), N]
-            else: yy = Y.square().sum(-1)[None]                            # [1, HW(q), N]
-            self._banks[p] = (Y, centre, yy)
-        return self._banks[p]
 
     def __call__(self, x:torch.Tensor, # noisy images [B, C, H, W]
                  sigma, # float or [B]
@@ -92,46 +142,13 @@ class ELSDenoiser:
         if labels is not None: raise ValueError("the ELS machine is unconditional: labels must be None")
         if tuple(x.shape[1:]) != self.shape: raise ValueError(f"x has image shape {tuple(x.shape[1:])}, training images {self.shape}")
         xf = x.to(self.device, self.dtype)
-        sigma = torch.as_tensor(sigma, dtype=self.dtype, device=self.device).flatten()
-        if sigma.numel() == 1: sigma = sigma.expand(len(x))
-        if len(sigma) != len(x): raise ValueError(f"{len(sigma)} noise levels for {len(x)} images")
-        if (sigma <= 0).any() or not torch.isfinite(sigma).all(): raise ValueError("sigma must be finite and > 0")
+        sigma = noise_levels(sigma, len(x), self.dtype, self.device)
         out = torch.empty((len(x), self.shape[1] * self.shape[2], 2), dtype=torch.int64, device=self.device) if argmax else torch.empty_like(xf)
         for s in sigma.unique():                             # the sampler calls with one sigma per batch
-            i = (sigma == s).nonzero().flatten()
-            out[i] = self._denoise(xf[i], float(s), self.size_at(float(s)), argmax)
+            i, p = (sigma == s).nonzero().flatten(), self.size_at(float(s))
+            if p not in self._banks: self._banks[p] = PatchBank(self.y, p, self.boundary)
+            out[i] = self._banks[p].denoise(xf[i], float(s), self.equivariant, self.chunk_q, self.chunk_k, argmax)
         return out if argmax else out.to(x.device, x.dtype)
-
-    def _denoise(self, x, s, p, argmax=False):
-        "Per query pixel: a streamed softmax over the key patches (all positions, or its own position)."
-        B, (c, h, w) = len(x), self.shape
-        Y, centre, yy = self._bank(p)
-        HW, N, D = Y.shape
-        X = image_patches(x, p).transpose(0, 1) / (s * s)                # [HW(p), B, D], scaled by 1/sigma^2
-        out = torch.empty((HW, B, 2 if argmax else c), dtype=torch.int64 if argmax else self.dtype, device=self.device)
-        keys_all, vals_all = Y.reshape(HW * N, D), centre.reshape(HW * N, c)
-        for pix in range(HW):
-            row = yy[pix if len(yy) > 1 else 0]                          # [HW(q), N]
-            keys, vals, yn = (keys_all, vals_all, row.reshape(-1)) if self.equivariant else (Y[pix], centre[pix], row[pix])
-            yn = yn * (-0.5 / (s * s))
-            for a in range(0, B, self.chunk_q):
-                q = X[pix, a:a + self.chunk_q]
-                m = torch.full((len(q), 1), -torch.inf, dtype=self.dtype, device=self.device)
-                tot = torch.zeros((len(q), 1), dtype=self.dtype, device=self.device)
-                acc = torch.zeros((len(q), c), dtype=self.dtype, device=self.device)
-                best = torch.zeros((len(q), 1), dtype=torch.int64, device=self.device)
-                for k in range(0, len(keys), self.chunk_k):
-                    logit = torch.addmm(yn[k:k + self.chunk_k], q, keys[k:k + self.chunk_k].T)
-                    mk, ik = logit.max(1, keepdim=True)
-                    if argmax: best = torch.where(mk > m, ik + k, best)
-                    m_new = torch.maximum(m, mk)
-                    alpha = torch.exp(m - m_new)
-                    logit.sub_(m_new).exp_()
-                    tot, acc, m = tot * alpha + logit.sum(1, keepdim=True), acc * alpha + logit @ vals[k:k + self.chunk_k], m_new
-                if argmax:                                               # key index -> (image, position)
-                    out[pix, a:a + self.chunk_q] = torch.cat([best % N, best // N if self.equivariant else torch.full_like(best, pix)], 1)
-                else: out[pix, a:a + self.chunk_q] = acc / tot
-        return out.transpose(0, 1) if argmax else out.permute(1, 2, 0).reshape(B, c, h, w)
 
 # %% ../nbs/11_els.ipynb #cd5bb9b0
 class Recorder:

@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 from statistics import NormalDist
 import numpy as np
+from .logistic import fit_logistic, logistic_crossing, pearson_x2
 
 # %% auto #0
 __all__ = ['EMMError', 'check_eps', 'wilson', 'EMMResult', 'emm_from_sweep', 'logistic_curve', 'pooled_dispersion', 'emm_fit',
@@ -153,33 +154,6 @@ def logistic_curve(n, # training-set size(s)
     "A synthetic memorization curve, 1 at small N and 0 at large N, crossing 0.9 at `n90` (for tests and demos)."
     return 1 / (1 + 9**-1 * np.exp(slope * (np.log(np.asarray(n, float)) - math.log(n90))))
 
-# %% ../nbs/07_emm.ipynb #15250720
-def _logit(p): return math.log(p / (1 - p))
-
-def _fit_logistic(x, m, k, iters:int=100):
-    "Binomial ML of logit p = a + b x for each row of counts m of k (Newton), with half a count added each way."
-    m, k = np.atleast_2d(m) + 0.5, np.atleast_2d(k) + 1.
-    a, b = np.log(m.sum(1) / (k.sum(1) - m.sum(1))), np.zeros(len(m))
-    for _ in range(iters):
-        p = 1 / (1 + np.exp(-(a[:, None] + b[:, None] * x)))
-        w, r = k * p * (1 - p), m - k * p
-        g0, g1, h00, h01, h11 = r.sum(1), (r * x).sum(1), w.sum(1), (w * x).sum(1), (w * x * x).sum(1)
-        det = h00 * h11 - h01 ** 2
-        da, db = (h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det
-        a, b = a + da, b + db
-        if max(np.abs(da).max(), np.abs(db).max()) < 1e-10: break
-    return a, b
-
-def _fit_crossing(x, m, k, t):
-    "Crossing of t by each row's fitted curve, in x; +inf / -inf where the fit does not fall (above / below t)."
-    a, b = _fit_logistic(x, m, k)
-    return np.where(b < 0, (_logit(t) - a) / np.where(b < 0, b, -1.), np.where(a >= _logit(t), np.inf, -np.inf)), a, b
-
-def _pearson(x, m, k, a, b) -> float:
-    "Pearson's X^2 of counts m of k around the curve logit p = a + b x."
-    p = 1 / (1 + np.exp(-(a + b * x)))
-    return float(((m - k * p) ** 2 / np.maximum(k * p * (1 - p), 1e-12)).sum())
-
 # %% ../nbs/07_emm.ipynb #f0a3efbe
 def _runs(ns, ratios, ks):
     "Validated runs as arrays: N, counts m and sample counts K (every K needed)."
@@ -196,7 +170,7 @@ def pooled_dispersion(settings, # (ns, ratios, ks) of each setting, e.g. the bas
     for ns, ratios, ks in settings:
         _pool(ns, ratios, ks); n, m, k = _runs(ns, ratios, ks); x = np.log(n) - np.log(n).mean()
         if len(n) <= 2: continue
-        a, b = _fit_logistic(x, m, k); x2 += _pearson(x, m, k, a[0], b[0]); dof += len(n) - 2
+        a, b = fit_logistic(x, m, k); x2 += pearson_x2(x, m, k, a[0], b[0]); dof += len(n) - 2
     return (max(1., x2 / dof) if dof else 1.), dof
 
 # %% ../nbs/07_emm.ipynb #c2c07ea2
@@ -215,13 +189,13 @@ def emm_fit(ns, # N of every run of one setting (repeats allowed: other training
     xg = float(_crossing(np.log(un), mean, t))                     # the grid decides bracket and censoring
     i = int(np.flatnonzero(mean >= t).max()) if np.isfinite(xg) else 0
     bracket, cens = {np.inf: ((float(un[-1]), None), '>='), -np.inf: ((None, float(un[0])), '<')}.get(xg, ((float(un[i]), float(un[i + 1])), ''))
-    xf, a, b = _fit_crossing(x, m, k, t)
+    xf, a, b = logistic_crossing(x, m, k, t)
     dof = len(n) - 2
-    if phi is None: phi = max(1., _pearson(x, m, k, a[0], b[0]) / dof) if dof > 0 else 1.
+    if phi is None: phi = max(1., pearson_x2(x, m, k, a[0], b[0]) / dof) if dof > 0 else 1.
     rng, p = np.random.default_rng(seed), np.clip(1 / (1 + np.exp(-(a[0] + b[0] * x))), 1e-9, 1 - 1e-9)
     s = np.maximum(k - 1, 1) / max(phi - 1, 1e-12) - 1                # beta-binomial: variance phi K p (1 - p)
     q = rng.beta(p * s, (1 - p) * s, (n_boot, len(n))) if phi > 1 else np.broadcast_to(p, (n_boot, len(n)))
-    xb, _, _ = _fit_crossing(x, rng.binomial(k.astype(np.int64), q), np.broadcast_to(k, (n_boot, len(n))), t)
+    xb, _, _ = logistic_crossing(x, rng.binomial(k.astype(np.int64), q), np.broadcast_to(k, (n_boot, len(n))), t)
     lo, hi = np.exp(np.quantile(np.clip(xb, x.min() - 20, x.max() + 20), [(1 - conf) / 2, (1 + conf) / 2]) + x0)  # far ends: bounds
     emm = float(np.exp(xf[0] + x0)) if cens == '' and np.isfinite(xf[0]) else None
     if emm is None: lo = hi = None                                   # censored: the bracket is the statement

@@ -130,6 +130,110 @@ def make_skip_mask(keep, # indices of the skips to keep (0-based, encoder order)
     if bad := sorted(i for i in keep if not 0 <= i < n): raise ValueError(f"skip indices {bad} outside 0..{n-1}")
     return tuple(i in keep for i in range(n))
 
+# %% ../nbs/04_networks.ipynb #un000001
+def _unet_arguments(img_resolution, channel_mult, num_blocks, attn_resolutions, embedding, arch, label_dropout, skip_mask, skip_mode):
+    "Refuse arguments no U-Net can be built from; return the embedding (the arch's by default) and one bool per skip."
+    if arch not in ('ddpmpp', 'ncsnpp'): raise ValueError(f"unknown arch {arch!r}: use 'ddpmpp' or 'ncsnpp'")
+    embedding = embedding or ('fourier' if arch == 'ncsnpp' else 'positional')
+    if embedding not in ('positional', 'fourier'):
+        raise ValueError(f"unknown embedding {embedding!r}: use 'positional' or 'fourier'")
+    if skip_mode not in ('zero', 'remove'): raise ValueError(f"unknown skip_mode {skip_mode!r}: use 'zero' or 'remove'")
+    L = len(channel_mult); ress = [img_resolution >> l for l in range(L)]
+    if L < 1 or img_resolution % 2 ** (L - 1): raise ValueError(f"img_resolution {img_resolution} does not halve {L-1} times")
+    if bad := [r for r in attn_resolutions if r not in ress]:
+        raise ValueError(f"attention resolutions {bad} are not among the network's resolutions {ress}")
+    n = num_skips(channel_mult, num_blocks)
+    skip_mask = (True,) * n if skip_mask is None else tuple(bool(k) for k in skip_mask)
+    if len(skip_mask) != n:
+        raise ValueError(f"skip_mask has {len(skip_mask)} entries but the network has {n} skips (levels * (num_blocks + 1))")
+    if not 0 <= label_dropout < 1: raise ValueError(f"label_dropout {label_dropout} outside [0, 1)")
+    return embedding, skip_mask
+
+def _check_input(x, class_labels, in_channels:int, resolution:int, label_dim:int, check_range:bool):
+    "Clear errors for inputs the network cannot take; the label range only with `check_range`, in eager mode."
+    if x.ndim != 4 or x.shape[1] != in_channels or x.shape[2:] != (resolution,) * 2:
+        raise ValueError(f"expected images [B, {in_channels}, {resolution}, {resolution}], got {list(x.shape)}")
+    if class_labels is None: return
+    if label_dim == 0: raise ValueError("class labels given to an unconditional network (label_dim=0)")
+    if class_labels.dtype not in (torch.int64, torch.int32) or class_labels.shape != (x.shape[0],):
+        raise ValueError(f"class_labels must be integer [B={x.shape[0]}], got {class_labels.dtype} {list(class_labels.shape)}")
+    if check_range and not torch.compiler.is_compiling() and class_labels.numel():
+        lo, hi = int(class_labels.min()), int(class_labels.max())
+        if lo < 0 or hi >= label_dim: raise ValueError(f"class labels span {lo}..{hi}, outside 0..{label_dim-1}")
+
+# %% ../nbs/04_networks.ipynb #un000002
+def _mapping_layers(arch:str, embedding:str, model_channels:int, channel_mult_emb:int, label_dim:int) -> tuple:
+    "The noise embedding, the label layer (None when unconditional) and the mapping network's two linear layers."
+    noise_ch = model_channels * (2 if arch == 'ncsnpp' else 1); emb_ch = model_channels * channel_mult_emb   # by arch, not embedding
+    map_noise = FourierEmbedding(noise_ch) if embedding == 'fourier' else PositionalEmbedding(noise_ch)
+    map_label = _linear(label_dim, noise_ch) if label_dim else None
+    return map_noise, map_label, _linear(noise_ch, emb_ch), _linear(emb_ch, emb_ch)
+
+def _label_embedding(layer:nn.Linear, class_labels, batch:int, dropout:float) -> torch.Tensor:
+    "The label layer on one-hot * sqrt(C), as a column gather; the null label (the bias alone) for None and dropped labels."
+    y = layer.bias.expand(batch, -1)
+    if class_labels is None: return y
+    t = F.embedding(class_labels, layer.weight.t()) * layer.in_features ** 0.5
+    if dropout > 0: t = t * (torch.rand(batch, 1, device=t.device) >= dropout).to(t.dtype)
+    return y + t
+
+# %% ../nbs/04_networks.ipynb #un000003
+def _encoder_layers(block, in_channels:int, model_channels:int, channel_mult, num_blocks:int, attention_at:list, ncsnpp:bool, filt) -> tuple:
+    "The input conv, the downsampling blocks, NCSN++'s input pyramid and each level's blocks, with the width of every skip."
+    c = model_channels; skip_ch = [c]
+    conv_in = _conv(in_channels, c, 3)
+    down, aux, enc = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
+    caux = in_channels
+    for l, m in enumerate(channel_mult):
+        if l > 0:
+            down.append(block(c, c, resample='down')); skip_ch.append(c)
+            if ncsnpp: aux.append(ConvDown(caux, c, filt)); caux = c
+        enc.append(nn.ModuleList())
+        for _ in range(num_blocks):
+            enc[-1].append(block(c, model_channels * m, attention=attention_at[l]))
+            c = model_channels * m; skip_ch.append(c)
+    return conv_in, down, aux, enc, skip_ch
+
+def _encode(x, emb, conv_in, down, aux, enc) -> list:
+    "The encoder's feature maps in order: the skips, the last of which is the encoder's output."
+    h = pyramid = x
+    skips = []
+    for l, blocks in enumerate(enc):
+        if l == 0: h = conv_in(x)
+        else:
+            h = down[l - 1](h, emb)
+            if len(aux): h = pyramid = (h + aux[l - 1](pyramid)) * 2 ** -0.5
+        skips.append(h)
+        for b in blocks: h = b(h, emb); skips.append(h)
+    return skips
+
+# %% ../nbs/04_networks.ipynb #un000004
+def _decoder_layers(block, model_channels:int, channel_mult, num_blocks:int, attention_at:list, skip_ch:list, skip_mask, skip_mode:str) -> tuple:
+    "Each level's upsampling block and blocks, from the bottom, and the plan: per block, the skip it takes and how."
+    up, dec, plan = nn.ModuleList(), nn.ModuleList(), []
+    c, i = skip_ch[-1], len(skip_mask)
+    for l, m in reversed(list(enumerate(channel_mult))):
+        if l < len(channel_mult) - 1: up.append(block(c, c, resample='up'))
+        dec.append(nn.ModuleList())
+        for b in range(num_blocks + 1):
+            i -= 1; how = 'cat' if skip_mask[i] else skip_mode
+            cin = c + (skip_ch[i] if how != 'remove' else 0); c = model_channels * m
+            dec[-1].append(block(cin, c, attention=b == num_blocks and attention_at[l]))
+            plan.append((i, how))
+    return up, dec, plan
+
+def _decode(h, emb, skips:list, up, dec, plan:list) -> torch.Tensor:
+    "The decoder: per level the upsampling block, then each block on h joined with its skip as the plan says."
+    k = 0
+    for l, blocks in enumerate(dec):
+        if l > 0: h = up[l - 1](h, emb)
+        for b in blocks:
+            i, how = plan[k]; k += 1
+            if how == 'cat': h = torch.cat([h, skips[i]], dim=1)
+            elif how == 'zero': h = torch.cat([h, torch.zeros_like(skips[i])], dim=1)
+            h = b(h, emb)
+    return h
+
 # %% ../nbs/04_networks.ipynb #062a8fd8
 class UNet(nn.Module):
     "DDPM++ / NCSN++ U-Net (Song et al. 2021, EDM's CIFAR-10 layout) with maskable skips and optional labels."
@@ -150,60 +254,23 @@ class UNet(nn.Module):
                  mid_attention:bool=True,      # attention in the first middle block
                  num_heads:int=1):             # attention heads (the parameter count does not depend on it)
         super().__init__()
-        if arch not in ('ddpmpp', 'ncsnpp'): raise ValueError(f"unknown arch {arch!r}: use 'ddpmpp' or 'ncsnpp'")
-        embedding = embedding or ('fourier' if arch == 'ncsnpp' else 'positional')
-        if embedding not in ('positional', 'fourier'):
-            raise ValueError(f"unknown embedding {embedding!r}: use 'positional' or 'fourier'")
-        if skip_mode not in ('zero', 'remove'): raise ValueError(f"unknown skip_mode {skip_mode!r}: use 'zero' or 'remove'")
-        L = len(channel_mult); ress = [img_resolution >> l for l in range(L)]
-        if L < 1 or img_resolution % 2 ** (L - 1): raise ValueError(f"img_resolution {img_resolution} does not halve {L-1} times")
-        if bad := [r for r in attn_resolutions if r not in ress]:
-            raise ValueError(f"attention resolutions {bad} are not among the network's resolutions {ress}")
-        n = num_skips(channel_mult, num_blocks)
-        skip_mask = (True,) * n if skip_mask is None else tuple(bool(k) for k in skip_mask)
-        if len(skip_mask) != n:
-            raise ValueError(f"skip_mask has {len(skip_mask)} entries but the network has {n} skips (levels * (num_blocks + 1))")
-        if not 0 <= label_dropout < 1: raise ValueError(f"label_dropout {label_dropout} outside [0, 1)")
+        embedding, skip_mask = _unet_arguments(img_resolution, channel_mult, num_blocks, attn_resolutions, embedding, arch,
+                                               label_dropout, skip_mask, skip_mode)
         self.config = dict(img_resolution=img_resolution, in_channels=in_channels, out_channels=out_channels,
             label_dim=label_dim, model_channels=model_channels, channel_mult=tuple(channel_mult), num_blocks=num_blocks,
             attn_resolutions=tuple(attn_resolutions), dropout=dropout, embedding=embedding, arch=arch,
             channel_mult_emb=channel_mult_emb, label_dropout=label_dropout, skip_mask=skip_mask, skip_mode=skip_mode,
             mid_attention=mid_attention, num_heads=num_heads)
         self.img_resolution, self.in_channels, self.label_dim, self.label_dropout = img_resolution, in_channels, label_dim, label_dropout
-        self.skip_mask, self.skip_mode = skip_mask, skip_mode
-        filt = (1, 3, 3, 1) if arch == 'ncsnpp' else (1, 1)
-        # mapping network: noise (+ label) embedding -> Linear -> SiLU -> Linear -> SiLU
-        noise_ch = model_channels * (2 if arch == 'ncsnpp' else 1); emb_ch = model_channels * channel_mult_emb   # by arch, not embedding
-        self.map_noise = FourierEmbedding(noise_ch) if embedding == 'fourier' else PositionalEmbedding(noise_ch)
-        self.map_label = _linear(label_dim, noise_ch) if label_dim else None
-        self.map0, self.map1 = _linear(noise_ch, emb_ch), _linear(emb_ch, emb_ch)
-        blk = lambda cin, cout, **kw: UNetBlock(cin, cout, emb_ch, dropout=dropout, filt=filt, num_heads=num_heads, **kw)
-        # encoder: records the width of every skip
-        c = model_channels; skip_ch = [c]
-        self.conv_in = _conv(in_channels, c, 3)
-        self.down, self.aux, self.enc = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
-        caux = in_channels
-        for l, m in enumerate(channel_mult):
-            if l > 0:
-                self.down.append(blk(c, c, resample='down')); skip_ch.append(c)
-                if arch == 'ncsnpp': self.aux.append(ConvDown(caux, c, filt)); caux = c
-            self.enc.append(nn.ModuleList())
-            for _ in range(num_blocks):
-                self.enc[-1].append(blk(c, model_channels * m, attention=ress[l] in attn_resolutions))
-                c = model_channels * m; skip_ch.append(c)
-        self.mid = nn.ModuleList([blk(c, c, attention=mid_attention), blk(c, c)])
-        # decoder: pops the skips in reverse; `_plan` says per decoder block which skip it takes and how
-        self.up, self.dec, self._plan = nn.ModuleList(), nn.ModuleList(), []
-        i = n
-        for l, m in reversed(list(enumerate(channel_mult))):
-            if l < L - 1: self.up.append(blk(c, c, resample='up'))
-            self.dec.append(nn.ModuleList())
-            for b in range(num_blocks + 1):
-                i -= 1; how = 'cat' if skip_mask[i] else skip_mode
-                cin = c + (skip_ch[i] if how != 'remove' else 0); c = model_channels * m
-                self.dec[-1].append(blk(cin, c, attention=b == num_blocks and ress[l] in attn_resolutions))
-                self._plan.append((i, how))
-        self.out_norm, self.out_conv = _norm(c), _conv(c, out_channels, 3, gain=1e-5)
+        self.skip_mask, self.skip_mode, ncsnpp = skip_mask, skip_mode, arch == 'ncsnpp'
+        filt, attention_at = (1, 3, 3, 1) if ncsnpp else (1, 1), [img_resolution >> l in attn_resolutions for l in range(len(channel_mult))]
+        self.map_noise, self.map_label, self.map0, self.map1 = _mapping_layers(arch, embedding, model_channels, channel_mult_emb, label_dim)
+        blk = lambda cin, cout, **kw: UNetBlock(cin, cout, model_channels * channel_mult_emb, dropout=dropout, filt=filt, num_heads=num_heads, **kw)
+        self.conv_in, self.down, self.aux, self.enc, skip_ch = _encoder_layers(blk, in_channels, model_channels, channel_mult, num_blocks,
+                                                                               attention_at, ncsnpp, filt)
+        c = skip_ch[-1]; self.mid = nn.ModuleList([blk(c, c, attention=mid_attention), blk(c, c)])
+        self.up, self.dec, self._plan = _decoder_layers(blk, model_channels, channel_mult, num_blocks, attention_at, skip_ch, skip_mask, skip_mode)
+        c = model_channels * channel_mult[0]; self.out_norm, self.out_conv = _norm(c), _conv(c, out_channels, 3, gain=1e-5)
 
     @property
     def num_skips(self) -> int: return len(self.skip_mask)
@@ -214,53 +281,18 @@ class UNet(nn.Module):
         c = torch.as_tensor(noise_labels, device=x.device).reshape(-1)
         if c.numel() not in (1, B): raise ValueError(f"noise_labels has {c.numel()} entries for a batch of {B}")
         e = self.map_noise(c.expand(B))
-        if self.map_label is not None:                      # one-hot * sqrt(C) -> Linear, as a column gather
-            y = self.map_label.bias.expand(B, -1)
-            if class_labels is not None:
-                t = F.embedding(class_labels, self.map_label.weight.t()) * self.label_dim ** 0.5
-                if self.training and self.label_dropout > 0:
-                    t = t * (torch.rand(B, 1, device=x.device) >= self.label_dropout).to(t.dtype)
-                y = y + t
-            e = e + y
-        e = e.to(self.map0.weight.dtype)
-        return F.silu(self.map1(F.silu(self.map0(e))))
-
-    def _check(self, x, class_labels):
-        "Clear errors for inputs the network cannot take."
-        if x.ndim != 4 or x.shape[1] != self.in_channels or x.shape[2:] != (self.img_resolution,) * 2:
-            raise ValueError(f"expected images [B, {self.in_channels}, {self.img_resolution}, {self.img_resolution}], got {list(x.shape)}")
-        if class_labels is None: return
-        if self.label_dim == 0: raise ValueError("class labels given to an unconditional network (label_dim=0)")
-        if class_labels.dtype not in (torch.int64, torch.int32) or class_labels.shape != (x.shape[0],):
-            raise ValueError(f"class_labels must be integer [B={x.shape[0]}], got {class_labels.dtype} {list(class_labels.shape)}")
-        if self.check_labels and not torch.compiler.is_compiling() and class_labels.numel():
-            lo, hi = int(class_labels.min()), int(class_labels.max())
-            if lo < 0 or hi >= self.label_dim: raise ValueError(f"class labels span {lo}..{hi}, outside 0..{self.label_dim-1}")
+        if self.map_label is not None: e = e + _label_embedding(self.map_label, class_labels, B, self.label_dropout if self.training else 0.)
+        return F.silu(self.map1(F.silu(self.map0(e.to(self.map0.weight.dtype)))))
 
     def forward(self, x, # noisy images [B, C, H, W] (already scaled by c_in)
                 noise_labels, # c_noise, float [B] (or one value for the batch)
                 class_labels=None): # int64 [B], or None (unconditional, or the null label)
-        self._check(x, class_labels)
+        _check_input(x, class_labels, self.in_channels, self.img_resolution, self.label_dim, self.check_labels)
         emb = self._embed(x, noise_labels, class_labels)
-        h = aux = x
-        skips = []
-        for l, blocks in enumerate(self.enc):
-            if l == 0: h = self.conv_in(x)
-            else:
-                h = self.down[l - 1](h, emb)
-                if len(self.aux): h = aux = (h + self.aux[l - 1](aux)) * 2 ** -0.5
-            skips.append(h)
-            for b in blocks: h = b(h, emb); skips.append(h)
+        skips = _encode(x, emb, self.conv_in, self.down, self.aux, self.enc)
+        h = skips[-1]
         for b in self.mid: h = b(h, emb)
-        k = 0
-        for l, blocks in enumerate(self.dec):
-            if l > 0: h = self.up[l - 1](h, emb)
-            for b in blocks:
-                i, how = self._plan[k]; k += 1
-                if how == 'cat': h = torch.cat([h, skips[i]], dim=1)
-                elif how == 'zero': h = torch.cat([h, torch.zeros_like(skips[i])], dim=1)
-                h = b(h, emb)
-        return self.out_conv(F.silu(self.out_norm(h)))
+        return self.out_conv(F.silu(self.out_norm(_decode(h, emb, skips, self.up, self.dec, self._plan))))
 
 # %% ../nbs/04_networks.ipynb #a0718c12
 def count_params(net:nn.Module) -> int:

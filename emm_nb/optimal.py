@@ -7,7 +7,57 @@ from __future__ import annotations
 import torch
 
 # %% auto #0
-__all__ = ['OptimalDenoiser']
+__all__ = ['noise_levels', 'streamed_softmax_mean', 'LabelIndex', 'OptimalDenoiser']
+
+# %% ../nbs/01_optimal.ipynb #op000001
+def noise_levels(sigma, # a float, or one noise level per query
+                 batch:int, # number of queries
+                 dtype=torch.float64, device=None) -> torch.Tensor:
+    "`sigma` as one noise level per query, [batch]; refuses a wrong count and values that are not finite and > 0."
+    sigma = torch.as_tensor(sigma, dtype=dtype, device=device).flatten()
+    if sigma.numel() == 1: sigma = sigma.expand(batch)
+    if len(sigma) != batch: raise ValueError(f"{len(sigma)} noise levels for {batch} images")
+    if (sigma <= 0).any() or not torch.isfinite(sigma).all(): raise ValueError("sigma must be finite and > 0")
+    return sigma
+
+def streamed_softmax_mean(logits, # callable (start, stop) -> [B, stop - start], the logits of items start..stop-1
+                          values:torch.Tensor, # [N, D], the value of each item
+                          batch:int, # B, the rows of the logits
+                          chunk:int, # items per chunk
+                         ) -> torch.Tensor:
+    "Per row, the softmax-weighted mean of `values` [B, D], streamed over chunks of the items (online log-sum-exp)."
+    m = torch.full((batch, 1), -torch.inf, dtype=values.dtype, device=values.device)   # running max logit
+    s = torch.zeros((batch, 1), dtype=values.dtype, device=values.device)              # running sum of weights
+    acc = torch.zeros((batch, values.shape[1]), dtype=values.dtype, device=values.device)   # running weighted sum
+    for c in range(0, len(values), chunk):
+        logit = logits(c, c + chunk)
+        m_new = torch.maximum(m, logit.amax(1, keepdim=True))
+        alpha = torch.exp(m - m_new).nan_to_num(0.)      # rescale what was accumulated (0 while m is -inf)
+        w = torch.exp(logit - m_new).nan_to_num(0.)
+        s, acc, m = s * alpha + w.sum(1, keepdim=True), acc * alpha + w @ values[c:c + chunk], m_new
+    return acc / s
+
+# %% ../nbs/01_optimal.ipynb #op000003
+class LabelIndex:
+    "The labels of a training set, indexed for the conditional optimum."
+    def __init__(self, labels, # int64 [N], the label of each training image
+                 n:int, # number of training images
+                 device=None):
+        self.labels = torch.as_tensor(labels, dtype=torch.int64).to(device)
+        if self.labels.shape != (n,): raise ValueError(f"{len(self.labels)} labels for {n} images")
+        self.n_classes = int(self.labels.max()) + 1
+        self.counts = torch.bincount(self.labels, minlength=self.n_classes)
+        self.unique = self.counts.eq(1).all().item()          # unique labels: D* is a look-up table
+        self.image_of_label = torch.argsort(self.labels)
+
+    def check(self, labels, # the labels of a query
+              batch:int) -> torch.Tensor:
+        "The query's labels as int64 on the device, refusing a wrong count and labels without training images."
+        labels = torch.as_tensor(labels, dtype=torch.int64, device=self.labels.device)
+        if labels.shape != (batch,): raise ValueError(f"{labels.numel()} labels for {batch} images")
+        if labels.min() < 0 or labels.max() >= self.n_classes or (self.counts[labels] == 0).any():
+            raise ValueError(f"a label has no training image (labels must be in 0..{self.n_classes - 1} and present)")
+        return labels
 
 # %% ../nbs/01_optimal.ipynb #185941c6
 class OptimalDenoiser:
@@ -26,14 +76,9 @@ class OptimalDenoiser:
         self.device = torch.device(device) if device is not None else images.device
         self.y = images.reshape(len(images), -1).to(self.device, dtype)
         self.yn = self.y.square().sum(1)
-        self.labels = None if labels is None else torch.as_tensor(labels, dtype=torch.int64).to(self.device)
-        if self.labels is not None:
-            if self.labels.shape != (len(images),): raise ValueError(f"{len(self.labels)} labels for {len(images)} images")
-            self.n_classes = int(self.labels.max()) + 1
-            counts = torch.bincount(self.labels, minlength=self.n_classes)
-            self.lut = counts.eq(1).all().item()          # unique labels: D* is a look-up table
-            self.counts, self.image_of_label = counts, torch.argsort(self.labels)
-        else: self.n_classes, self.lut = 0, False
+        self.classes = None if labels is None else LabelIndex(labels, len(images), self.device)
+        self.labels = None if self.classes is None else self.classes.labels
+        self.n_classes, self.lut = (0, False) if self.classes is None else (self.classes.n_classes, self.classes.unique)
 
     def __len__(self): return len(self.y)
 
@@ -44,7 +89,7 @@ class OptimalDenoiser:
         "$D^*(x;\\sigma)$, in the dtype of `x`."
         xf, sigma, labels = self._check(x, sigma, labels)
         if labels is not None and self.lut:                # one image per label: D*(x; sigma, c) = y_c exactly
-            return self.y[self.image_of_label[labels]].reshape(x.shape).to(device=x.device, dtype=x.dtype)
+            return self.y[self.classes.image_of_label[labels]].reshape(x.shape).to(device=x.device, dtype=x.dtype)
         out = torch.cat([self._denoise(xf[b:b + self.chunk_b], sigma[b:b + self.chunk_b],
                                        None if labels is None else labels[b:b + self.chunk_b])
                          for b in range(0, len(xf), self.chunk_b)])
@@ -53,17 +98,10 @@ class OptimalDenoiser:
     def _check(self, x, sigma, labels):
         "Validate a query; returns flattened x, per-sample sigma and labels on the device."
         if tuple(x.shape[1:]) != self.shape: raise ValueError(f"x has image shape {tuple(x.shape[1:])}, training images {self.shape}")
-        sigma = torch.as_tensor(sigma, dtype=self.dtype, device=self.device).flatten()
-        if sigma.numel() == 1: sigma = sigma.expand(len(x))
-        if len(sigma) != len(x): raise ValueError(f"{len(sigma)} noise levels for {len(x)} images")
-        if (sigma <= 0).any() or not torch.isfinite(sigma).all(): raise ValueError("sigma must be finite and > 0")
+        sigma = noise_levels(sigma, len(x), self.dtype, self.device)
         if (labels is None) != (self.labels is None):
             raise ValueError("labels are required by a conditional optimum" if labels is None else "labels given to an unconditional optimum")
-        if labels is not None:
-            labels = torch.as_tensor(labels, dtype=torch.int64, device=self.device)
-            if labels.shape != (len(x),): raise ValueError(f"{labels.numel()} labels for {len(x)} images")
-            if labels.min() < 0 or labels.max() >= self.n_classes or (self.counts[labels] == 0).any():
-                raise ValueError(f"a label has no training image (labels must be in 0..{self.n_classes - 1} and present)")
+        if labels is not None: labels = self.classes.check(labels, len(x))
         return x.reshape(len(x), -1).to(self.device, self.dtype), sigma, labels
 
     def _logits(self, x, sigma, labels, start, stop):
@@ -79,14 +117,5 @@ class OptimalDenoiser:
         return torch.softmax(self._logits(x, sigma, labels, 0, len(self.y)), 1)
 
     def _denoise(self, x, sigma, labels):
-        "Streaming softmax over chunks of the training set (online log-sum-exp)."
-        m = torch.full((len(x), 1), -torch.inf, dtype=self.dtype, device=self.device)   # running max logit
-        s = torch.zeros((len(x), 1), dtype=self.dtype, device=self.device)              # running sum of weights
-        acc = torch.zeros_like(x)                                                        # running weighted sum
-        for c in range(0, len(self.y), self.chunk_n):
-            logit = self._logits(x, sigma, labels, c, c + self.chunk_n)
-            m_new = torch.maximum(m, logit.amax(1, keepdim=True))
-            alpha = torch.exp(m - m_new).nan_to_num(0.)      # rescale what was accumulated (0 while m is -inf)
-            w = torch.exp(logit - m_new).nan_to_num(0.)
-            s, acc, m = s * alpha + w.sum(1, keepdim=True), acc * alpha + w @ self.y[c:c + self.chunk_n], m_new
-        return acc / s
+        "The streamed softmax mean of the training images for a chunk of queries."
+        return streamed_softmax_mean(lambda start, stop: self._logits(x, sigma, labels, start, stop), self.y, len(x), self.chunk_n)

@@ -4,7 +4,8 @@ saved by rank 0)."""
 import os, sys
 import torch, torch.distributed as dist
 from emm_nb.data import cifar10_subset
-from emm_nb.training import main, load_denoiser, MemEval
+from emm_nb.training import main, load_denoiser
+from emm_nb.memeval import MemEval
 
 run_dir, out = sys.argv[1], sys.argv[2]
 dist.init_process_group('gloo')

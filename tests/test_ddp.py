@@ -4,7 +4,8 @@ import json, os, subprocess, sys
 from pathlib import Path
 import torch
 from emm_nb.data import cifar10_subset
-from emm_nb.training import load_denoiser, MemEval
+from emm_nb.training import load_denoiser
+from emm_nb.memeval import MemEval
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -113,3 +113,15 @@ def test_truncated_checkpoint_names_the_file(d16, tmp_path):
     assert str(ck) in str(e.value)
     ck.unlink()                                                 # what the message says to do
     assert train(_cfg(epochs=8.), d16, tmp_path/'run', progress=False)['finished']
+
+def test_channels_follow_the_data(d16, tmp_path):
+    """A one-channel training set trains a one-channel network, which its run folder rebuilds; in_channels or out_channels
+    in net_kwargs must match the data (else a ConfigError naming both)."""
+    import dataclasses
+    gray = dataclasses.replace(d16, images_u8=d16.images_u8[..., :1])
+    m = train(_cfg(epochs=8., net_kwargs=dict(in_channels=1)), gray, tmp_path/'run', progress=False)
+    D = load_denoiser(tmp_path/'run')
+    assert m['finished'] and D.net.in_channels == 1
+    assert D(torch.zeros(2, 1, 8, 8, dtype=torch.float64), 1.).shape == (2, 1, 8, 8)
+    with pytest.raises(ConfigError, match=r'channel mismatch: the data has 3 channel\(s\), net_kwargs in_channels=1'):
+        train(_cfg(net_kwargs=dict(in_channels=1)), d16, None, progress=False)
