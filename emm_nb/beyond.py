@@ -129,7 +129,7 @@ def gap_page(exp, # the gap experiment (`emm_nb.experiments.Experiment`)
     "The gap page after its runs: two figures, a table, the summary rows and results.json; returns the page's markdown."
     import matplotlib.pyplot as plt
     g, st = exp.study.preset['gap'], exp.study
-    h = held_out_subset(held or g['held'], res=st.preset['res'], root=st.root)
+    h = st.held_out(held or g['held'])
     one = {lab: next(iter(by_n.values())) for lab, by_n in runs.items()}      # every arm of this page is one run
     curves = {lab: run_gap(st, r, h, noise or g['noise']) for lab, r in one.items()}
     mem = {lab: r['ratio'] for lab, r in one.items()}

@@ -5,14 +5,14 @@
 # %% ../nbs/00_data.ipynb #56e41abd
 from __future__ import annotations
 import os, glob, pickle, zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto #0
 __all__ = ['CLASSES', 'LABEL_KINDS', 'DataError', 'data_root', 'load_cifar10', 'balanced_indices', 'resize', 'make_labels',
-           'Subset', 'to_float', 'cifar10_subset']
+           'Subset', 'to_float', 'cifar10_subset', 'subset']
 
 # %% ../nbs/00_data.ipynb #3a525b96
 CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
@@ -112,28 +112,37 @@ def balanced_indices(labels:np.ndarray, # labels of the whole source set
     return np.sort(np.concatenate(out))
 
 # %% ../nbs/00_data.ipynb #2b62db77
-def resize(images:np.ndarray, # uint8 [n,h,w,3]
+def _check_images(images, what='images'):
+    "uint8 `[n,h,w,c]` with c = 1 (grayscale) or 3 (RGB), or a `DataError` saying what arrived."
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise DataError(f"{what} must be uint8 [n,h,w,c] with c = 1 (grayscale) or 3 (RGB), got {images.dtype} {list(images.shape)}")
+    return images
+
+def _lanczos(im, res):
+    "One uint8 `[h,w,c]` image resized by Pillow; a grayscale image goes in as 2-D (mode 'L') and comes back `[res,res,1]`."
+    from PIL import Image
+    out = Image.fromarray(im[..., 0] if im.shape[-1] == 1 else im).resize((res, res), Image.LANCZOS)
+    return np.asarray(out).reshape(res, res, im.shape[-1])
+
+def resize(images:np.ndarray, # uint8 [n,h,w,c], c = 1 (grayscale) or 3
            res:int, # target side in pixels
            filt:str='lanczos', # 'lanczos' (Pillow, as the paper) or 'box' (average pooling)
           ) -> np.ndarray:
-    "Resize uint8 NHWC images to `res`x`res`, returning uint8."
-    if images.ndim != 4 or images.dtype != np.uint8: raise DataError("resize expects uint8 images [n,h,w,c]")
-    h = images.shape[1]
-    if res == h: return images
-    if filt == 'box':
-        if h % res: raise DataError(f"box filter needs {h} divisible by {res}")
-        k = h // res
-        x = images.reshape(len(images), res, k, res, k, -1).astype(np.float64).mean((2, 4))
-        return np.clip(np.rint(x), 0, 255).astype(np.uint8)
-    if filt != 'lanczos': raise DataError(f"unknown filter {filt!r}: use 'lanczos' or 'box'")
-    from PIL import Image
-    return np.stack([np.asarray(Image.fromarray(im).resize((res, res), Image.LANCZOS)) for im in images])
+    "Resize uint8 NHWC images to `res`x`res`, returning uint8 with the same channels."
+    if filt not in ('lanczos', 'box'): raise DataError(f"unknown filter {filt!r}: use 'lanczos' or 'box'")
+    n, h, w, c = _check_images(images).shape
+    if (h, w) == (res, res): return images
+    if n == 0: return np.zeros((0, res, res, c), np.uint8)
+    if filt == 'lanczos': return np.stack([_lanczos(im, res) for im in images])
+    if h % res or w % res: raise DataError(f"box filter needs {h}x{w} divisible by {res}: use filt='lanczos'")
+    x = images.reshape(n, res, h // res, res, w // res, c).astype(np.float64).mean((2, 4))
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
 # %% ../nbs/00_data.ipynb #396cf851
 LABEL_KINDS = ('none', 'true', 'random', 'unique')
 
 def make_labels(kind:str, # 'none', 'true', 'random' or 'unique'
-                true_labels:np.ndarray, # CIFAR-10 labels of the subset's images
+                true_labels:np.ndarray, # source-set labels of the subset's images (only their count matters unless 'true')
                 n_classes:int|None=None, # C for random labels (default 10)
                 seed:int=0, # seed of the random labels
                ) -> tuple[np.ndarray|None, int]:
@@ -153,21 +162,24 @@ def make_labels(kind:str, # 'none', 'true', 'random' or 'unique'
 @dataclass
 class Subset:
     "A training set of the study: images, labels and where they came from."
-    images_u8: np.ndarray        # uint8 [N,r,r,3], the form memorization is measured in
+    images_u8: np.ndarray        # uint8 [N,r,r,c], c = 1 (grayscale) or 3: the form memorization is measured in
     labels: np.ndarray|None      # int64 [N] condition labels, or None (unconditional)
     n_classes: int               # classes the model conditions on (0 = unconditional)
-    indices: np.ndarray          # indices into the CIFAR-10 training set
-    true_labels: np.ndarray      # CIFAR-10 class of each image
+    indices: np.ndarray          # indices into the source set (the CIFAR-10 training set unless `source` says otherwise)
+    true_labels: np.ndarray      # class of each image in the source set (-1 where the source has no labels)
+    source: str = ''             # the source set's name ('cifar10', 'mnist', 'folder:/path', ...); '' if unnamed
     def __len__(self): return len(self.images_u8)
     @property
     def res(self): return self.images_u8.shape[1]
+    @property
+    def channels(self): return self.images_u8.shape[-1]
     @property
     def images(self) -> torch.Tensor:
         "Float32 images in [-1, 1], NCHW."
         return to_float(self.images_u8)
 
 def to_float(images_u8:np.ndarray|torch.Tensor) -> torch.Tensor:
-    "uint8 NHWC -> float32 NCHW in [-1, 1] (x/127.5 - 1)."
+    "uint8 NHWC -> float32 NCHW in [-1, 1] (x/127.5 - 1), for any channel count."
     x = torch.as_tensor(np.asarray(images_u8))
     return x.permute(0, 3, 1, 2).float().div(127.5).sub(1).contiguous()
 
@@ -187,4 +199,34 @@ def cifar10_subset(n:int, # subset size N
     x, y = load_cifar10(root) if source is None else source
     idx = balanced_indices(y, n, classes, seed)
     lab, c = make_labels(labels, y[idx], label_classes, label_seed)
-    return Subset(resize(x[idx], res, filt), lab, c, idx, y[idx])
+    return Subset(resize(x[idx], res, filt), lab, c, idx, y[idx], 'cifar10')
+
+# %% ../nbs/00_data.ipynb #d59c3f65
+def _subset_indices(src, n, classes, seed, labels):
+    "Indices of the subset's images in `src`, in file order."
+    if int(n) != n or n <= 0: raise DataError(f"subset size N={n} must be a positive integer")
+    if n > len(src): raise DataError(f"N={n} is more than the {len(src)} images of {src.name}")
+    if not src.labelled:
+        if classes is not None or labels == 'true':
+            raise DataError(f"{src.name} has no labels, so it has no classes to choose (classes=) or true labels to condition on: "
+                            "use a labelled set (e.g. an image folder with one subfolder per class), or labels 'none', 'random' or 'unique'")
+        return np.arange(n) if seed is None else np.sort(np.random.default_rng(seed).choice(len(src), int(n), replace=False))
+    if isinstance(classes, (int, np.integer)) and classes > src.n_classes:
+        raise DataError(f"C={classes} classes asked for, {src.name} has {src.n_classes}")
+    return balanced_indices(src.labels, int(n), src.n_classes if classes is None else classes, seed)
+
+def subset(src, # the whole set: an `emm_nb.sources.ImageSet` (from `load_source`)
+           n:int, # subset size N
+           res:int|None=None, # image side (None: the set's own)
+           classes:int|list|None=None, # the first C classes, or a list of classes (None: all)
+           labels:str='none', # 'none', 'true', 'random' or 'unique'
+           label_classes:int|None=None, # C of random labels (default 10, as `make_labels`)
+           seed:int|None=None, # None: the paper's first images; int: a seeded random draw
+           label_seed:int=0, # seed of random labels
+           filt:str='lanczos', # resize filter: 'lanczos' or 'box'
+          ) -> Subset:
+    "The paper's training subset of any data set (an `emm_nb.sources.ImageSet`)."
+    idx = _subset_indices(src, n, classes, seed, labels)
+    true = src.labels[idx] if src.labelled else np.full(len(idx), -1, np.int64)
+    lab, c = make_labels(labels, true, label_classes, label_seed)
+    return Subset(resize(src.images_u8[idx], res or src.res, filt), lab, c, idx, true, src.name)

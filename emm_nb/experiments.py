@@ -11,7 +11,7 @@ from .networks import NET_CONFIGS, num_skips, skip_names, make_skip_mask
 from .training import final_ema_decay
 from .cache import canonical_json
 from .presets import StudyError, DIRECTION
-from .study import Study, measure_grid, second_source_spec
+from .study import Study, measure_grid, second_source_spec, data_name
 from .report import factor_rows, mean_ratio, trend, plot_factor, save_results
 
 # %% auto #0
@@ -206,13 +206,16 @@ def els(study:Study, ns=None, masks=None) -> list[Arm]:
 # %% ../nbs/09c_experiments.ipynb #c0000016
 class Experiment:
     "One experiment page: its study, its plan measured through the run cache, and its results.json."
-    def __init__(self, factor:str, preset:str='cpu', out_dir='.', cache_dir=None, device=None, eps:float=0.1, **params):
+    def __init__(self, factor:str, preset:str='cpu', out_dir='.', cache_dir=None, device=None, eps:float=0.1,
+                 data=None, # None: CIFAR-10; another data set (see `emm_nb.study.study_data`)
+                 **params):
         self.factor, self.out = factor, Path(out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
-        self.study = Study(preset, cache_dir or os.environ.get('EMM_CACHE') or self.out / 'runs', device=device, eps=eps)
-        self.preset, self.eps = self.study.preset['name'], eps
+        self.study = Study(preset, cache_dir or os.environ.get('EMM_CACHE') or self.out / 'runs', device=device, eps=eps, data=data)
+        self.preset, self.eps, self.data = self.study.preset['name'], eps, data_name(self.study.dataset)
         self.arms, self.wall = plan(factor, self.study, **{k: v for k, v in params.items() if v is not None}), 0.
-        print(textwrap.fill(f"preset {self.preset}: {self.study.preset['about']}", 100, subsequent_indent='  '))   # fits the page
+        about = self.study.preset['about'].replace('CIFAR-10', self.data) if data is not None else self.study.preset['about']
+        print(textwrap.fill(f"data {self.data}; preset {self.preset}: {about}", 76, subsequent_indent="  "))   # fits the page's code box
 
     def measure(self, arms:list|None=None) -> dict:
         "Every planned run, trained if missing: {label: {N: result}}."
@@ -233,7 +236,7 @@ class Experiment:
 
     def save(self, rows:list, finding:str, agrees:bool|None, **extra) -> str:
         "Write results.json; returns the finding as the page shows it."
-        save_results(self.out, self.factor, self.preset, rows, finding, dict(agrees=agrees, wall_s=self.wall, **extra))
+        save_results(self.out, self.factor, self.preset, rows, finding, dict(agrees=agrees, wall_s=self.wall, data=self.data, **extra))
         return '**Finding.** ' + finding
 
     def figure(self, name:str|None=None):

@@ -56,6 +56,10 @@ PRESETS = {
                 ema=dict(ns=_CPU_N, values=(None, 0.)), intra_diversity=dict(ns=_CPU_N, values=(0., 1.), cls=5),
                 gap=dict(ns=(30, 50, 80), masks=('keep 8x8', 'keep 4x4'), held=200, noise=4),
                 els=dict(ns=(30, 50, 80), calibration=8, samples=64)),
+}
+
+# %% ../nbs/09_presets.ipynb #p0000072
+PRESETS |= {
     'gpu': dict(about="one GPU: a 64-channel DDPM++ at 16x16, bf16 training, 4,000 epochs of batch 256 per run (the same for every N: "
                       "16k steps at N = 1,000, 63k at 4,000), 1,000 samples, training seeds 0-2",
                 train='paper', train_kw=dict(net_kwargs=dict(model_channels=64), batch=256, lr=1e-3,   # attention follows the resolution

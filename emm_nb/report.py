@@ -181,15 +181,18 @@ def summary_table(res:dict, # from `load_results`
     "The summary table as markdown, led by the budget and seeds of the presets it comes from."
     from emm_nb.presets import budget_text
     used = sorted({r['preset'] for r in res.values()})
-    lines = [f"Budget: " + '; '.join(f"`{p}` preset, {budget_text(presets[p]['duration'])}, training seeds {list(presets[p]['seeds']['seeds'])}"
+    data = sorted({r.get('data') or 'CIFAR-10' for r in res.values()})
+    lines = [f"Data: {', '.join(data)}. Budget: " + '; '.join(f"`{p}` preset, {budget_text(presets[p]['duration'])}, training seeds {list(presets[p]['seeds']['seeds'])}"
                                      for p in used)
              + ". An EMM is read from a logistic curve fitted to every run of the setting, with a 95 % interval that includes the "
              "run-to-run spread (dispersion pooled over the baseline's seeds); the grid's bracket of N is in brackets.", '',
-             '| factor | preset | measured | ours: setting value [95 % interval] | paper direction | agrees |', '|---|---|---|---|---|---|']
-    for name, r in res.items():
-        cells = '; '.join(f"{x['setting']}: {setting_text(x)}" for x in r['settings'])
+             '| factor | setting | ours [95 % interval] | paper direction | agrees |', '|---|---|---|---|---|']
+    for name, r in res.items():                      # one line per setting; the factor's own cells on its first line
         note = f" **{r['note']}**" if r.get('note') else ''
-        lines.append(f"| {name} | {r['preset']} | {measured(r)} | {cells}{note} | {r['direction']} | {agreement(r)} |")
+        head = (f"**{name}** ({measured(r)}, {r['preset']})", note, r['direction'], agreement(r))
+        for i, x in enumerate(r['settings']):
+            f, n, d, a = head if i == 0 else ('',) * 4
+            lines.append(f"| {f} | {x['setting']} | {setting_text(x)}{n} | {d} | {a} |")
     return '\n'.join(lines)
 
 # %% ../nbs/09b_report.ipynb #b0000012

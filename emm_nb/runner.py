@@ -12,15 +12,16 @@ from .cache import write_json, read_json
 from .data import data_root
 from .emm import check_eps
 from .presets import PRESETS, StudyError, get_preset
-from .study import Study, train_run
+from .study import Study, train_run, study_data, data_name
 from .training import parse_value
 from .experiments import plan, plan_params, planned_configs
 from .report import summarise
+from .sources import DATASETS, FIT_RULES
 
 # %% auto #0
-__all__ = ['NBS', 'EXPERIMENTS', 'HEADLINE', 'SUMMARY', 'RUNNER_PARAMS', 'notebooks_dir', 'notebook', 'notebook_params',
-           'check_request', 'check_data', 'run_cost', 'plan_runs', 'check_plans', 'train_task', 'run_notebook',
-           'notebook_task', 'run_study', 'main']
+__all__ = ['NBS', 'EXPERIMENTS', 'HEADLINE', 'SUMMARY', 'RUNNER_PARAMS', 'NEEDS', 'notebooks_dir', 'notebook', 'notebook_params',
+           'check_request', 'usable', 'check_data', 'run_cost', 'planned', 'plan_runs', 'check_plans', 'train_task',
+           'run_notebook', 'notebook_task', 'check_dataset', 'choose_factors', 'run_study', 'main']
 
 # %% ../nbs/09d_runner.ipynb #9db507a3
 def notebooks_dir() -> Path:
@@ -37,7 +38,8 @@ EXPERIMENTS = {'data_size': 'data size and training epochs', 'resolution': 'data
                'gap': 'learned-versus-optimal gap (beyond the paper)', 'els': 'ELS machine (beyond the paper)'}
 HEADLINE = ('data_size', 'resolution', 'conditioning', 'label_classes')
 SUMMARY = 'results/summary.ipynb'   # gathers every results.json
-RUNNER_PARAMS = ('preset', 'out_dir', 'cache_dir', 'device')   # set by the runner itself
+RUNNER_PARAMS = ('preset', 'out_dir', 'cache_dir', 'device', 'data')   # set by the runner itself
+NEEDS = {'conditioning': 'labels', 'classes': 'labels', 'intra_diversity': 'cifar10'}   # what an experiment asks of the data set
 
 def notebook(factor:str, nbs:Path=NBS) -> Path: return nbs / 'experiments' / factor / f'{factor}.ipynb'
 
@@ -67,6 +69,14 @@ def check_request(preset:str, factors:list, out:Path, params:dict, nbs:Path=NBS)
         if isinstance(v, (list, tuple)) and len(v) == 0: raise StudyError(f"empty grid: parameter {k} is an empty list")
     return todo
 
+def usable(factor:str, dataset:dict|None) -> str|None:
+    "Why an experiment cannot run on a data set (None: it can): the label experiments need labels, the mix needs CIFAR-10."
+    need = NEEDS.get(factor)
+    if dataset is None or need is None: return None
+    if need == 'cifar10': return f"{factor} mixes CIFAR-10's dog class with a second source: it runs on CIFAR-10 only"
+    if need == 'labels' and not dataset['classes']: return f"{factor} needs class labels, and {data_name(dataset)} has none"
+    return None
+
 def check_data(root:Path) -> Path:
     "The CIFAR-10 folder, absolute, or a `StudyError` saying where it was looked for and how to give it."
     root = Path(root).expanduser().resolve()
@@ -81,22 +91,23 @@ def run_cost(cfg:dict) -> float:
     snaps = t['epochs'] / t['snapshot_epochs'] if t.get('snapshot_epochs') else t['epochs'] * cfg['n'] / 2_500_000
     return cfg['res'] ** 2 * (3 * t['epochs'] * cfg['n'] + (2 * t['eval_steps'] - 1) * t['eval_samples'] * snaps)
 
-def plan_runs(preset:str, factors:list, params:dict, cache_dir:str|Path) -> list[dict]:
+def planned(study:Study, factor:str, params:dict) -> list[dict]:
+    "The run configurations of one experiment's plan, from the request's parameters that its plan reads."
+    try: return planned_configs(study, plan(factor, study, **{k: v for k, v in params.items() if k in plan_params(factor)}))
+    except (StudyError, ValueError) as e: raise StudyError(f"{factor}: {e}") from None
+
+def plan_runs(preset:str, factors:list, params:dict, cache_dir:str|Path, data=None) -> list[dict]:
     "The runs the experiments need and the cache lacks, each once, the most costly first."
-    study, cfgs = Study(preset, cache_dir, progress=False), {}
-    for f in factors:
-        arms = plan(f, study, **{k: v for k, v in params.items() if k in plan_params(f)})
-        for c in planned_configs(study, arms): cfgs.setdefault(study.cache.id(c), c)
+    study, cfgs = Study(preset, cache_dir, progress=False, data=data), {}
+    for c in (c for f in factors for c in planned(study, f, params)): cfgs.setdefault(study.cache.id(c), c)
     return sorted((c for c in cfgs.values() if study.cache.state(c) != 'finished'), key=run_cost, reverse=True)
 
-def check_plans(preset:str, factors:list, params:dict) -> None:
+def check_plans(preset:str, factors:list, params:dict, data=None) -> None:
     "Refuse, before anything is written, a request whose parameters an experiment's plan rejects (e.g. N not a multiple of C)."
     import tempfile as tf
     with tf.TemporaryDirectory() as tmp:
-        study = Study(preset, tmp, progress=False)
-        for f in factors:
-            try: planned_configs(study, plan(f, study, **{k: v for k, v in params.items() if k in plan_params(f)}))
-            except (StudyError, ValueError) as e: raise StudyError(f"{f}: {e}") from None
+        study = Study(preset, tmp, progress=False, data=data)
+        for f in factors: planned(study, f, params)
 
 def train_task(task:dict, device:str|None=None) -> dict:
     "A worker's job: one run into the cache."
@@ -158,22 +169,22 @@ def _spread(fn, tasks:list, executor:str, device, devices, slurm:dict, folder:Pa
     return ex.run_slurm(fn, tasks, folder, slurm.get('cluster', 'slurm'), slurm.get('options'), device, on_done)
 
 # %% ../nbs/09d_runner.ipynb #d0000013
-def _notebook_tasks(todo:list, out:Path, preset:str, params:dict, device, log) -> tuple[list, dict]:
+def _notebook_tasks(todo:list, out:Path, preset:str, params:dict, device, log, data=None) -> tuple[list, dict]:
     "The notebooks still to execute (one already done with the same parameters is skipped) and the skipped ones' status."
     tasks, status = [], {}
     for i, (f, nb) in enumerate(todo, 1):
         d = out / f; d.mkdir(exist_ok=True)
         p = {k: v for k, v in params.items() if k in notebook_params(nb)}
-        p.update(preset=preset, out_dir=str(d.resolve()), cache_dir=str((out / 'runs').resolve()))
+        p.update(preset=preset, out_dir=str(d.resolve()), cache_dir=str((out / 'runs').resolve()), **({} if data is None else dict(data=data)))
         if (d / 'results.json').exists() and (d / 'params.json').exists() and read_json(d / 'params.json') == json.loads(json.dumps(p)):
             log(f"[{i}/{len(todo)}] {f}: already done, skipped"); status[f] = 'skipped'; continue
         tasks.append(dict(factor=f, nb=str(nb), dir=str(d.resolve()), params=p, device=device, i=i, of=len(todo)))
     return tasks, status
 
-def _train_planned(preset, factors, params, out, executor, device, devices, slurm, log) -> dict:
+def _train_planned(preset, factors, params, out, executor, device, devices, slurm, log, data=None) -> dict:
     "Step 2: every run the experiments need, trained once; returns the count and the failures."
     cache = (out / 'runs').resolve()
-    runs = plan_runs(preset, factors, params, cache)
+    runs = plan_runs(preset, factors, params, cache, data)
     where = f"{len(devices)} worker(s) ({', '.join(devices)})" if executor == 'pool' else executor
     log(f"training {len(runs)} run(s) on {where}")
     tasks = [dict(config=c, cache=str(cache), i=i, of=len(runs)) for i, c in enumerate(runs, 1)]
@@ -182,6 +193,29 @@ def _train_planned(preset, factors, params, out, executor, device, devices, slur
         log(f"{what}: " + (f"{r['ratio']:.1%} in {r['wall_s']:.0f} s" if r['status'] == 'ok' else r['status']))
     res = _spread(train_task, tasks, executor, device, devices, slurm or {}, out / 'jobs', done)
     return dict(runs=len(runs), failed=sum(r['status'] != 'ok' for r in res))
+
+# %% ../nbs/09d_runner.ipynb #dd000002
+def check_dataset(data=None, # None: CIFAR-10; a data set name, a folder in its layout, an image folder, or a dict (see `study_data`)
+                  data_dir=None, # where named data sets are (torchvision's layout); default $EMM_DATASETS
+                 ) -> tuple:
+    "The data request as the notebooks get it (folders made absolute) and the data set's identity, checked now."
+    if data_dir is not None: os.environ['EMM_DATASETS'] = str(Path(data_dir).expanduser().resolve())
+    if data is None:
+        os.environ['EMM_DATA'] = str(check_data(data_root()))   # absolute: each notebook runs in its own folder
+        return None, None
+    req = dict(spec=data) if not isinstance(data, dict) else dict(data)
+    if Path(str(req['spec'])).expanduser().exists(): req['spec'] = str(Path(str(req['spec'])).expanduser().absolute())
+    req = req['spec'] if set(req) == {'spec'} else req
+    return req, study_data(req)
+
+def choose_factors(factors:list|None, dataset:dict|None, log=print) -> list:
+    "The experiments to run: those asked for (refused if one cannot run on the data set), or every one that can."
+    if factors is not None:
+        if bad := [why for f in factors if (why := usable(f, dataset))]: raise StudyError('; '.join(bad))
+        return list(factors)
+    skip = {f: why for f in EXPERIMENTS if (why := usable(f, dataset))}
+    for why in skip.values(): log(f"skipped: {why}")
+    return [f for f in EXPERIMENTS if f not in skip]
 
 # %% ../nbs/09d_runner.ipynb #d0000014
 def run_study(preset:str='cpu', # preset name
@@ -192,17 +226,19 @@ def run_study(preset:str='cpu', # preset name
               executor:str='auto', # 'auto' (a pool over the GPUs, else the CPU cores), 'local', 'pool' or 'slurm' (submitit)
               devices:str|list|None=None, # pool: e.g. 'cuda:0,cuda:1' or 'cpu,cpu' (None: every visible GPU)
               slurm:dict|None=None, # slurm executor: dict(cluster='slurm'|'local'|'debug', options={submitit parameters})
+              data=None, data_dir=None, # the data set (None: CIFAR-10) and where named sets are (see `check_dataset`)
               log=print) -> dict:
     "Check, train the planned runs, execute the experiment notebooks, then the summary; returns {factor: status}."
     params, out, t_all = dict(params or {}), Path(out), time.time()
-    factors = list(EXPERIMENTS) if factors is None else list(factors)
+    data, dataset = check_dataset(data, data_dir)
+    factors = choose_factors(factors, dataset, log)
     todo = check_request(preset, factors, out, params)
-    check_plans(preset, factors, params)
-    os.environ['EMM_DATA'] = str(check_data(data_root()))           # absolute: each notebook runs in its own folder
+    check_plans(preset, factors, params, data)
     executor, devices = _executor(executor, device, devices, slurm, len(factors))
     out.mkdir(parents=True, exist_ok=True)
-    tasks, status = _notebook_tasks(todo, out, preset, params, device, log)
-    trained = _train_planned(preset, [t['factor'] for t in tasks], params, out, executor, device, devices, slurm, log)
+    log(f"data {data_name(dataset)}, preset {preset}: {len(factors)} experiment(s)")
+    tasks, status = _notebook_tasks(todo, out, preset, params, device, log, data)
+    trained = _train_planned(preset, [t['factor'] for t in tasks], params, out, executor, device, devices, slurm, log, data)
     t_train = time.time() - t_all
     def done(_, t, r):
         if r['status'] == 'ok': log(f"[{t['i']}/{t['of']}] {t['factor']}: done in {r.get('wall_s', 0):.0f} s")
@@ -213,7 +249,7 @@ def run_study(preset:str='cpu', # preset name
         status[t['factor']], where[t['factor']] = r['status'], {k: r.get(k) for k in ('device', 'pid', 'job_id', 'wall_s')}
     _summary(out, status, log)
     wall = time.time() - t_all
-    write_json(out / 'status.json', dict(preset=preset, executor=executor, devices=devices, status=status, where=where,
+    write_json(out / 'status.json', dict(preset=preset, data=data_name(dataset), executor=executor, devices=devices, status=status, where=where,
                                          runs_trained=trained, train_s=t_train, wall_s=wall))
     log(f"{trained['runs']} run(s) trained in {t_train:.0f} s; wall time {wall:.0f} s")
     return status
@@ -243,6 +279,11 @@ def main(argv=None):
                     help="slurm executor: submitit cluster (local runs the jobs as local processes, for testing)")
     ap.add_argument('--slurm', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'),
                     help="slurm executor: a submitit parameter, e.g. slurm_partition gpu, timeout_min 600, gpus_per_node 1")
+    ap.add_argument('--data', default=None, help="the data set (default CIFAR-10): a name (" + ', '.join(DATASETS) + "), a folder in torchvision's "
+                    "layout for one, or an image folder (class subfolders give labels)")
+    ap.add_argument('--data-dir', default=None, help="where named data sets are, in torchvision's layout (default $EMM_DATASETS, else ~/.cache/emm_nb/datasets)")
+    ap.add_argument('--data-size', type=int, default=None, help="bring the images to this square size first (needed for non-square sets, e.g. CelebA)")
+    ap.add_argument('--data-fit', default='crop', choices=FIT_RULES, help="how images reach --data-size: centre crop, resize, or pad (default crop)")
     ap.add_argument('-p', '--param', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'), help="notebook parameter")
     ap.add_argument('--list', action='store_true', help="list presets and factors, then exit")
     a = ap.parse_args(argv)
@@ -252,7 +293,9 @@ def main(argv=None):
         return 0
     factors = None if a.factors is None else list(HEADLINE) if a.factors == 'headline' else [f.strip() for f in a.factors.split(',') if f.strip()]
     slurm = dict(cluster=a.slurm_cluster or 'slurm', options={k: parse_value(v) for k, v in a.slurm}) if a.slurm or a.slurm_cluster else None
-    try: status = run_study(a.preset, factors, a.out, {k: parse_value(v) for k, v in a.param}, a.device, a.executor, a.devices, slurm)
+    data = a.data if a.data is None or (a.data_size is None and a.data_fit == 'crop') else dict(spec=a.data, size=a.data_size, fit=a.data_fit)
+    try: status = run_study(a.preset, factors, a.out, {k: parse_value(v) for k, v in a.param}, a.device, a.executor, a.devices, slurm,
+                            data, a.data_dir)
     except StudyError as e:
         print(f"emm_study: error: {e}", file=sys.stderr); return 2
     return 1 if any(str(s).startswith('failed') for s in status.values()) else 0

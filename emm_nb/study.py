@@ -8,7 +8,9 @@ import copy, functools, inspect, json, time
 from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
-from .data import cifar10_subset, load_cifar10
+from .data import Subset, cifar10_subset, load_cifar10, resize, subset, DataError
+from .sources import DATASETS, load_source
+from .gap import held_out_subset
 from .folders import mix_class, standin_second_source
 from .networks import NET_CONFIGS, UNet
 from .training import TrainConfig, VOLATILE, train
@@ -17,8 +19,8 @@ from .emm import emm_fit, pooled_dispersion, search_emm, check_eps, EMMResult
 from .presets import StudyError, get_preset, run_duration
 
 # %% auto #0
-__all__ = ['SLUG', 'net_overrides', 'second_source_spec', 'setting_key', 'second_source', 'run_data', 'fit_run', 'train_run',
-           'Study', 'measure_grid']
+__all__ = ['SLUG', 'net_overrides', 'second_source_spec', 'setting_key', 'study_data', 'data_name', 'second_source', 'run_data',
+           'fit_run', 'train_run', 'Study', 'measure_grid']
 
 # %% ../nbs/09_study.ipynb #6ca4dd63
 _KEEP_NET_KEYS = ('img_resolution', 'label_dim', 'attn_resolutions')   # never dropped: attention follows the resolution unless given
@@ -47,6 +49,31 @@ def setting_key(cfg:dict) -> str:
     if c['labels'] == 'unique': c.pop('label_classes')              # C = N: one setting across N
     return canonical_json(c)
 
+# %% ../nbs/09_study.ipynb #sd000002
+@functools.lru_cache(maxsize=4)
+def _source(spec:str, size, fit:str, channels, root):
+    "A whole data set, read once per process."
+    try: return load_source(spec, root, size=size, fit=fit, channels=channels)
+    except DataError as e: raise StudyError(f"data {spec!r}: {e}") from None
+
+def study_data(data=None, # None or 'cifar10': CIFAR-10; a data set name, a folder in its layout, an image folder; or a dict with spec, size, fit, channels
+               root=None) -> dict|None: # where named sets are (see `emm_nb.sources.load_source`)
+    "The data set's identity in run configurations: None for CIFAR-10 as the paper uses it, else its spec, name, rule and digest."
+    if data is None: return None
+    d = dict(spec=data) if not isinstance(data, dict) else dict(data)
+    if bad := sorted(set(d) - {'spec', 'size', 'fit', 'channels'}): raise StudyError(f"unknown data field(s) {bad}: use spec, size, fit, channels")
+    spec, size, fit, ch = str(d['spec']), d.get('size'), d.get('fit', 'crop'), d.get('channels')
+    known = spec.lower().replace('-', '').replace('_', '') in [n.replace('_', '') for n in DATASETS]
+    if not known and Path(spec).expanduser().exists(): spec = str(Path(spec).expanduser().absolute())   # notebooks run elsewhere
+    src = _source(spec, size, fit, ch, root)
+    if known and src.name == 'cifar10' and size is None and ch is None: return None
+    return dict(spec=src.name if known else spec, name=src.name, size=size, fit=fit, channels=ch, digest=src.digest,
+                classes=src.n_classes if src.labelled else 0, channels_of_images=src.channels, n_images=len(src))
+
+def data_name(data:dict|None) -> str:
+    "A data set's name for pages: 'CIFAR-10', 'mnist', or an image folder's path."
+    return 'CIFAR-10' if data is None else data['name'].removeprefix('folder:')
+
 # %% ../nbs/09_study.ipynb #r0000002
 @functools.lru_cache(maxsize=2)
 def _cifar10(root:str|None): return load_cifar10(root)
@@ -59,13 +86,24 @@ def second_source(spec:str|None, cls:int=5, root=None):
 
 def run_data(cfg:dict, # a run's configuration (`Study.config`)
              root=None): # CIFAR-10 folder (see `emm_nb.data.data_root`)
-    "The training set of a run: a CIFAR-10 subset, or a mix of one class with a second source."
+    "The training set of a run: a subset of its data set (CIFAR-10 by default), or a mix of one class with a second source."
+    if 'data' in cfg: return _data_subset(cfg, root)
     if 'mix' not in cfg:
         return cifar10_subset(cfg['n'], cfg['res'], cfg['classes'], cfg['labels'], cfg['label_classes'], cfg['subset_seed'],
                               cfg['label_seed'], source=_cifar10(root))
     m = cfg['mix']
     return mix_class(cfg['n'], m['alpha'], m['cls'], second_source(m['second'], m['cls'], root), cfg['res'], m['seed'],
                      source=_cifar10(root))
+
+def _data_subset(cfg:dict, root=None):
+    "A run's subset of a data set other than CIFAR-10, after checking that the data are still the ones it was configured on."
+    d = cfg['data']
+    if 'mix' in cfg: raise StudyError("a mix (intra-class diversity) is defined on CIFAR-10 only")
+    src = _source(d['spec'], d['size'], d['fit'], d['channels'], root)
+    if src.digest != d['digest']:
+        raise StudyError(f"data {d['name']} has changed since its runs were configured (digest {src.digest}, the run's {d['digest']})")
+    try: return subset(src, cfg['n'], cfg['res'], cfg['classes'], cfg['labels'], cfg['label_classes'], cfg['subset_seed'], cfg['label_seed'])
+    except DataError as e: raise StudyError(f"data {d['name']}: {e}") from None
 
 def fit_run(cfg:dict, run_dir:Path, # the run's configuration and its folder in the cache
             device:str|None=None, progress:bool=False, root=None) -> dict:
@@ -88,18 +126,21 @@ class Study:
     def __init__(self, preset:str|dict='cpu', # a preset name or a `get_preset` dict
                  cache_dir:str|Path='runs', # the run cache (shared by all experiments of a study)
                  device:str|None=None, # None: GPU if available, else CPU
-                 root=None, # CIFAR-10 folder (see `data.data_root`)
+                 root=None, # data folder: CIFAR-10's (see `data.data_root`), or where a named data set is
                  progress:bool=True, # training progress bars
-                 eps:float=0.1): # EMM threshold 1 - eps
+                 eps:float=0.1, # EMM threshold 1 - eps
+                 data=None): # None: CIFAR-10; another data set (see `study_data`)
         self.preset = get_preset(preset) if isinstance(preset, str) else preset
         self.eps, self.device, self.progress = check_eps(eps), device, progress
         self.cache = RunCache(cache_dir, slug=SLUG)
         self.base = TrainConfig.preset(self.preset['train'], **self.preset['train_kw'])
         self.root, self._phi = root, None
+        self.dataset = study_data(data, root)
 
     def config(self, n:int, # training-set size N
                res:int|None=None, # image side (default: the preset's)
-               labels:str='none', label_classes:int|None=None, classes:int=10,
+               labels:str='none', label_classes:int|None=None,
+               classes:int|None=None, # the first C classes (None: all of the data set's, 10 for CIFAR-10)
                subset_seed:int|None=None, # None: the paper's first-N/C images; int: a seeded class-balanced draw
                label_seed:int=0, # the random labels' seed
                train_seed:int=0, # the training run's seed (network init, data order, noise)
@@ -110,6 +151,10 @@ class Study:
               ) -> dict:
         "The full, canonical configuration of one run."
         if labels == 'unique': label_classes = n
+        if classes is None: classes = 10 if self.dataset is None else self.dataset['classes'] or None
+        c = len(classes) if isinstance(classes, (list, tuple)) else classes
+        if mix_alpha is None and c and int(n) % c:
+            raise StudyError(f"N={n} is not divisible by the class count C={c}: a class-balanced subset takes N/C images of each class")
         t = self.base.to_dict()
         nk = {**t['net_kwargs'], **train_kw.pop('net_kwargs', {})}
         if 'seed' in train_kw: raise StudyError("set the training seed with train_seed= (seed is ambiguous: see subset_seed)")
@@ -124,20 +169,36 @@ class Study:
             if labels != 'none': raise StudyError(f"a mix is unconditional: labels must be 'none', got {labels!r}")
             if not 0 <= mix_alpha <= 1: raise StudyError(f"mix_alpha must be in [0, 1], got {mix_alpha}")
             cfg['mix'] = dict(alpha=float(mix_alpha), cls=int(mix_class), second=second_source_spec(mix_second), seed=0)
+        if self.dataset is not None: cfg['data'] = self.dataset
         return json.loads(canonical_json(cfg))
 
     def data(self, cfg:dict):
         "The training set of a run configuration (see `run_data`)."
         return run_data(cfg, self.root)
 
-    def empty_classes(self, n:int, **setting) -> int:
-        "How many of a setting's label classes get no training image at this N (random labels are drawn i.i.d.)."
-        d = self.data(self.config(n, **setting))
-        return int((np.bincount(d.labels, minlength=d.n_classes) == 0).sum())
-
     def second_source(self, spec:str|None, cls:int=5):
         "The second source of a mix (see `second_source`)."
         return second_source(spec, cls, self.root)
+
+# %% ../nbs/09_study.ipynb #sp000002
+@patch
+def empty_classes(self:Study, n:int, **setting) -> int:
+    "How many of a setting's label classes get no training image at this N (random labels are drawn i.i.d.)."
+    d = self.data(self.config(n, **setting))
+    return int((np.bincount(d.labels, minlength=d.n_classes) == 0).sum())
+
+@patch
+def held_out(self:Study, n:int, res:int|None=None) -> Subset:
+    "n images no run of the study trains on: the test split (class-balanced if labelled), or an image folder's last n."
+    res, d = res or self.preset['res'], self.dataset
+    if d is None: return held_out_subset(n, res, self.root)
+    if d['name'].startswith('folder:'):
+        src = _source(d['spec'], d['size'], d['fit'], d['channels'], self.root)
+        if n >= len(src): raise StudyError(f"{n} held-out images asked for, {data_name(d)} holds {len(src)}")
+        idx = np.arange(len(src) - n, len(src))
+        return Subset(resize(src.images_u8[idx], res), None, 0, idx, np.full(n, -1), d['name'])
+    try: return subset(load_source(d['spec'], self.root, split='test', size=d['size'], fit=d['fit'], channels=d['channels']), n, res)
+    except DataError as e: raise StudyError(f"held-out images of {d['name']}: {e}") from None
 
 # %% ../nbs/09_study.ipynb #s0000003
 @patch
@@ -226,7 +287,8 @@ def emm(self:Study, **setting) -> EMMResult:
 def search(self:Study, **setting):
     "Automatic EMM search (grow, then bisect in log N) reusing every finished run of the setting; the EMM is then the fit over all runs."
     s = dict(self.preset['search'])
-    s.setdefault('n_multiple', setting.get('classes', 10) if isinstance(setting.get('classes', 10), int) else len(setting['classes']))
+    c = setting.get('classes') or (10 if self.dataset is None else self.dataset['classes'] or 1)     # N must split evenly over them
+    s.setdefault('n_multiple', c if isinstance(c, int) else len(c))
     found = search_emm(lambda n: self.measure(n, **setting), eps=self.eps, known=self.finished_by_n(**setting), **s)
     found.result = self.emm(**setting)
     return found

@@ -45,7 +45,7 @@ def test_pool_executor_two_cpu_workers(tmp_path, data_root):
     assert all(r_['note'].startswith('STAND-IN') for r_ in rows if r_['experiment'] == 'intra_diversity')
     nb = json.loads((out / 'summary.ipynb').read_text())
     table = ''.join(''.join(o['data']['text/markdown']) for c in nb['cells'] for o in c.get('outputs', []) if 'text/markdown' in o.get('data', {}))
-    assert all(f'| {f} | smoke |' in table for f in FACTORS) and 'STAND-IN' in table
+    assert all(f'| **{f}** (' in table for f in FACTORS) and 'STAND-IN' in table and 'Data: CIFAR-10.' in table
 
 def test_slurm_executor_with_submitit_local(tmp_path, data_root):
     out = tmp_path / 'study'

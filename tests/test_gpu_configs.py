@@ -79,6 +79,7 @@ class StandIn:
     def __init__(self, cfg:dict):
         self.n, self.res = cfg['n'], cfg['res']
         self.labels, self.n_classes = labels_of(cfg)
+        self.images_u8 = np.zeros((1, self.res, self.res, 3), np.uint8)   # CIFAR-10's channels (the shape is all the checks read)
     def __len__(self): return self.n
 
 def net_kwargs(cfg:dict) -> dict:
@@ -140,7 +141,7 @@ def run_notebook_recording(factor:str, preset:str, out:Path) -> list[dict]:
         mp.setattr(S, 'fit_run', record)
         mp.setattr(S, '_cifar10', lambda root=None: synthetic_cifar10())
         mp.setattr('emm_nb.beyond.run_gap', fake_gap); mp.setattr('emm_nb.beyond.run_els', fake_els)
-        mp.setattr('emm_nb.beyond.held_out_subset', lambda n, res=8, root=None: [None] * n)
+        mp.setattr(S.Study, 'held_out', lambda self, n, res=None: [None] * n)
         with open(os.devnull, 'w') as quiet, contextlib.redirect_stdout(quiet):
             for i, code in enumerate([*params, inject, *cells]):
                 exec(compile(code, f'{nb.name}[cell {i}]', 'exec'), ns)

@@ -24,5 +24,6 @@ def test_wheel_runs_the_smoke_study_from_any_folder(tmp_path, data_root):
     env = {k: v for k, v in os.environ.items() if k not in ('PYTHONPATH',)}
     r = run([venv / 'bin' / 'emm_study', '--preset', 'smoke', '--out', 'out'], cwd=elsewhere, env=env)
     st = json.loads((elsewhere / 'out' / 'status.json').read_text())
-    assert all(s == 'ok' for s in st['status'].values()) and len(st['status']) == 14, st['status']   # 13 experiments and the summary
+    from emm_nb.runner import EXPERIMENTS
+    assert all(s == 'ok' for s in st['status'].values()) and len(st['status']) == len(EXPERIMENTS) + 1, st['status']   # and the summary
     assert (elsewhere / 'out' / 'summary.csv').exists() and 'summary rows' in r.stdout
