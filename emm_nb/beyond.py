@@ -11,7 +11,7 @@ import torch
 from .cache import read_json, write_json
 from .els import ELSDenoiser, calibrate_patch_sizes, r2_score
 from .emm import wilson
-from .gap import denoiser_gap, held_out_subset, plot_gap
+from .gap import denoiser_gap, plot_gap
 from .metrics import memorization
 from .optimal import OptimalDenoiser
 from .report import note_row, ratio_row
@@ -39,7 +39,7 @@ def derived(study, r:dict, tag:str, # the analysis and its settings, e.g. 'gap-h
     return out
 
 # %% ../nbs/09e_beyond.ipynb #be000009
-def run_gap(study, r:dict, held, # held-out images: a `Subset` (see `emm_nb.gap.held_out_subset`)
+def run_gap(study, r:dict, held, # held-out images: a `Subset` (see `Study.held_out`)
             n_noise:int=4) -> dict:
     "The gap curves of a study run (cached): {'train': rows, 'held': rows}, one row per noise level."
     def compute():
@@ -127,7 +127,6 @@ def gap_page(exp, # the gap experiment (`emm_nb.experiments.Experiment`)
              runs:dict, # its `measure()`
              held:int|None=None, noise:int|None=None) -> str: # held-out images, noise draws per image (None: the preset's)
     "The gap page after its runs: two figures, a table, the summary rows and results.json; returns the page's markdown."
-    import matplotlib.pyplot as plt
     g, st = exp.study.preset['gap'], exp.study
     h = st.held_out(held or g['held'])
     one = {lab: next(iter(by_n.values())) for lab, by_n in runs.items()}      # every arm of this page is one run

@@ -15,7 +15,7 @@ from .folders import IMAGE_EXTS
 from .metrics import ReferenceSet, memorization
 from .emm import wilson
 from .cache import atomic_write, write_json
-from .sources import FIT_RULES, fit_array, load_source, to_channels
+from .sources import FIT_RULES, fit_array, load_source, open_image, to_channels
 
 # %% auto #0
 __all__ = ['ARRAY_EXTS', 'ScoreError', 'sample_files', 'read_image', 'read_array', 'Samples', 'read_samples', 'check_comparable',
@@ -42,21 +42,12 @@ def sample_files(path:str|Path, # a folder of samples (searched recursively), or
     return sorted(files, key=lambda f: rel(f).as_posix())
 
 # %% ../nbs/03b_score.ipynb #3aea4565
-def _pil_pixels(im) -> np.ndarray:
-    "A loaded Pillow image as uint8 [h,w,c], c 1 (grayscale modes) or 3."
-    if im.mode.startswith('I'): return np.clip(np.rint(np.asarray(im, np.float64) / 257), 0, 255).astype(np.uint8)[..., None]
-    a = np.asarray(im.convert('L' if im.mode in ('1', 'L', 'LA') else 'RGB'), dtype=np.uint8)
-    return a[..., None] if a.ndim == 2 else a
-
 def read_image(f:str|Path, # an image file
               ) -> np.ndarray:
-    "One image file as uint8 `[h,w,c]`, c = 1 (grayscale) or 3, naming the file if it is unreadable."
-    from PIL import Image
-    try:
-        with Image.open(f) as im:
-            im.load()
-            return _pil_pixels(im)
-    except Exception as e: raise ScoreError(f"{f}: unreadable or corrupt image ({type(e).__name__}: {e})") from e
+    "One image file as uint8 `[h,w,c]`, c = 1 (grayscale) or 3, naming the file if it is unreadable (see `emm_nb.sources.open_image`)."
+    try: a = np.asarray(open_image(f), dtype=np.uint8)
+    except DataError as e: raise ScoreError(str(e)) from None
+    return a[..., None] if a.ndim == 2 else a
 
 # %% ../nbs/03b_score.ipynb #65fb88ef
 def _pick_array(z, f) -> np.ndarray:

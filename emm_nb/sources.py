@@ -8,13 +8,12 @@ import gzip, hashlib, os, pickle, struct, zlib
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
-from .data import (CLASSES, DataError, Subset, _check_images, balanced_indices, load_cifar10,
-                         make_labels, resize)
+from .data import CLASSES, DataError, _check_images, load_cifar10
 from .folders import image_files
 
 # %% auto #0
 __all__ = ['DATASETS', 'SPLITS', 'FIT_RULES', 'LAYOUTS', 'datasets_root', 'ImageSet', 'fit_image', 'fit_array', 'to_channels',
-           'read_idx', 'detect_layout', 'load_source']
+           'read_idx', 'open_image', 'canonical_name', 'detect_layout', 'load_source']
 
 # %% ../nbs/00b_sources.ipynb #cdb21845
 DATASETS = ('cifar10', 'cifar100', 'mnist', 'fashion_mnist', 'svhn', 'celeba')
@@ -224,12 +223,15 @@ def _probe(f):
         with Image.open(f) as im: return im.size, im.mode in _GRAY_MODES
     except Exception as e: raise DataError(f"{f}: unreadable or corrupt image ({type(e).__name__}: {e})") from e
 
-def _open(f, gray):
-    "An image file as a Pillow image in mode 'L' (`gray`) or 'RGB'."
+def open_image(f, # an image file
+               gray:bool|None=None, # True: mode 'L'; False: 'RGB'; None: the file's own kind (grayscale modes give 'L')
+              ):
+    "An image file as a Pillow image in mode 'L' or 'RGB', naming the file if it is unreadable."
     from PIL import Image
     try:
         with Image.open(f) as im:
             im.load()
+            if gray is None: gray = im.mode in _GRAY_MODES
             if im.mode.startswith('I'):                            # 16/32-bit gray: 0..65535 -> 0..255
                 im = Image.fromarray(np.clip(np.rint(np.asarray(im, np.float64) / 257), 0, 255).astype(np.uint8))
             return im.convert('L' if gray else 'RGB')
@@ -252,7 +254,7 @@ def _load_files(files, size, fit, where):
     size = size or _native_size(files, [s for s, _ in heads], where)
     gray = all(g for _, g in heads)
     out = np.empty((len(files), size, size, 1 if gray else 3), np.uint8)
-    for i, f in enumerate(files): out[i] = np.asarray(fit_image(_open(f, gray), size, fit)).reshape(out.shape[1:])
+    for i, f in enumerate(files): out[i] = np.asarray(fit_image(open_image(f, gray), size, fit)).reshape(out.shape[1:])
     return out
 
 # %% ../nbs/00b_sources.ipynb #c97f57cc
@@ -302,8 +304,8 @@ def _check_request(size, fit, channels, limit):
     for k, v in dict(size=size, limit=limit).items():
         if v is not None and (int(v) != v or v < 1): raise DataError(f"{k} must be a positive integer or None, got {v!r}")
 
-def _canonical(spec):
-    "The known name `spec` stands for, or None."
+def canonical_name(spec) -> str|None:
+    "The known data set name `spec` stands for (case, '-' and '_' do not matter), or None (e.g. a folder's path)."
     key = str(spec).lower().replace('-', '').replace('_', '')
     return next((d for d in DATASETS if d.replace('_', '') == key), None)
 
@@ -330,7 +332,7 @@ def load_source(spec:str, # a known name (see `DATASETS`; case, '-', '_' insensi
                ) -> ImageSet:
     "A whole data set, or an image folder, as an `ImageSet` of square uint8 images."
     _check_request(size, fit, channels, limit)
-    name = _canonical(spec)
+    name = canonical_name(spec)
     if name is None and Path(str(spec)).expanduser().is_dir() and (name := detect_layout(spec)): root = Path(str(spec)).expanduser().absolute()
     if name is None:
         path = Path(str(spec)).expanduser().absolute()

@@ -4,12 +4,12 @@
 
 # %% ../nbs/09_study.ipynb #1bd32ae4
 from __future__ import annotations
-import copy, functools, inspect, json, time
+import copy, functools, inspect, json
 from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 from .data import Subset, cifar10_subset, load_cifar10, resize, subset, DataError
-from .sources import DATASETS, load_source
+from .sources import canonical_name, load_source
 from .gap import held_out_subset
 from .folders import mix_class, standin_second_source
 from .networks import NET_CONFIGS, UNet
@@ -63,7 +63,7 @@ def study_data(data=None, # None or 'cifar10': CIFAR-10; a data set name, a fold
     d = dict(spec=data) if not isinstance(data, dict) else dict(data)
     if bad := sorted(set(d) - {'spec', 'size', 'fit', 'channels'}): raise StudyError(f"unknown data field(s) {bad}: use spec, size, fit, channels")
     spec, size, fit, ch = str(d['spec']), d.get('size'), d.get('fit', 'crop'), d.get('channels')
-    known = spec.lower().replace('-', '').replace('_', '') in [n.replace('_', '') for n in DATASETS]
+    known = canonical_name(spec) is not None
     if not known and Path(spec).expanduser().exists(): spec = str(Path(spec).expanduser().absolute())   # notebooks run elsewhere
     src = _source(spec, size, fit, ch, root)
     if known and src.name == 'cifar10' and size is None and ch is None: return None
