@@ -30,18 +30,9 @@ def image_files(path:str|Path, # folder to search (recursively)
 def square_image(f:str|Path, # image file
                  res:int, # output side in pixels
                 ) -> np.ndarray:
-    "One image file as uint8 `[res,res,3]`: RGB, central square crop, Lanczos resize."
-    from PIL import Image
-    try:
-        with Image.open(f) as im:
-            im.load()
-            im = im.convert('RGB')
-    except Exception as e: raise DataError(f"{f}: unreadable or corrupt image ({type(e).__name__}: {e})") from e
-    w, h = im.size
-    s = min(w, h)
-    if (w, h) != (s, s): im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
-    if s != res: im = im.resize((res, res), Image.LANCZOS)
-    return np.asarray(im, dtype=np.uint8)
+    "One image file as uint8 `[res,res,3]`: RGB, central square crop, Lanczos resize (the 'crop' rule of `fit_image`)."
+    from emm_nb.sources import open_image, fit_image  # sources reads folders through `image_files`
+    return np.asarray(fit_image(open_image(f, gray=False), res, 'crop'), dtype=np.uint8)
 
 # %% ../nbs/00a_folders.ipynb #987dcd31
 def _check_res(res):
