@@ -4,7 +4,7 @@
 
 # %% ../nbs/09a_executors.ipynb #6285ae02
 from __future__ import annotations
-import multiprocessing as mp, os, time, traceback
+import multiprocessing as mp, os, threading, time, traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -93,9 +93,15 @@ def cpu_threads(devices:list[str], # the workers' devices
 # %% ../nbs/09a_executors.ipynb #pool0001
 _DEVICE = None   # this worker's device, set once when the worker starts
 
-def _take_device(devices, threads:int):
-    "A pool worker's initializer: take one device of the queue (a GPU masked as the only one visible) and the thread share."
+def _exit_with(parent:int):
+    "A worker's watch: end this process once the study that started it is gone (killed), so no orphan trains on."
+    while os.getppid() == parent: time.sleep(1)
+    os._exit(1)
+
+def _take_device(devices, threads:int, parent:int):
+    "A pool worker's initializer: watch the parent, take one device of the queue (a GPU masked as the only one visible) and the thread share."
     global _DEVICE
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     _DEVICE = devices.get()
     if _DEVICE.startswith('cpu'):
         os.environ['OMP_NUM_THREADS'] = str(threads); torch.set_num_threads(threads)
@@ -114,10 +120,11 @@ def run_pool(fn, # fn(task, device) -> dict, a module-level function
     "Run the tasks on a process pool with one worker per device."
     if not devices: raise ExecutorError("run_pool needs at least one device")
     ctx = mp.get_context('spawn')                      # no CUDA state, no torch threads inherited
-    queue = ctx.Manager().Queue()
+    queue = ctx.Queue()                                # handed to each worker as it starts (no manager process)
     for d in devices: queue.put(d)
     out = [None] * len(tasks)
-    with ProcessPoolExecutor(len(devices), mp_context=ctx, initializer=_take_device, initargs=(queue, cpu_threads(devices))) as pool:
+    with ProcessPoolExecutor(len(devices), mp_context=ctx, initializer=_take_device,
+                             initargs=(queue, cpu_threads(devices), os.getpid())) as pool:
         futures = {pool.submit(_on_worker, fn, t): i for i, t in enumerate(tasks)}
         for f in as_completed(futures):
             i = futures[f]

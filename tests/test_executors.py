@@ -1,5 +1,5 @@
 "The runner's executors at the smoke preset: every other factor over a pool of two CPU workers, and Slurm via submitit's local executor."
-import json, sys
+import json, os, subprocess, sys, time
 from pathlib import Path
 import pytest
 from test_study import emm_study
@@ -76,3 +76,29 @@ def test_pool_executor_without_gpus(tmp_path, capsys):
     if torch.cuda.is_available(): pytest.skip("this machine has a GPU")
     assert main(['--preset', 'smoke', '--factors', 'ema', '--out', str(tmp_path / 'o'), '--executor', 'pool']) == 2
     assert 'found no GPU' in capsys.readouterr().err
+
+def _alive(pid:int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    st = Path(f'/proc/{pid}/stat')                  # a zombie (exited, not yet reaped) counts as gone
+    return not (st.exists() and st.read_text().split(') ')[-1].startswith('Z'))
+
+def test_killed_study_leaves_no_worker_behind(tmp_path):
+    "SIGKILL the process that runs the pool: its workers notice and exit (before the fix they trained on as orphans)."
+    p = subprocess.Popen([sys.executable, str(Path(__file__).parent / 'pool_job.py'), str(tmp_path)])
+    pids = []
+    try:
+        while len(pids) < 2:                        # the event: both workers have started their job
+            assert p.poll() is None, f"the pool script ended early (rc {p.returncode})"
+            pids = [int(f.read_text()) for f in tmp_path.glob('pid-*') if f.read_text()]
+            time.sleep(0.1)
+        kids = Path(f'/proc/{p.pid}/task/{p.pid}/children')
+        if kids.exists(): pids = sorted({*pids, *map(int, kids.read_text().split())})   # and any helper process of the pool
+        p.kill(); p.wait()
+        for _ in range(600):                        # a guard, not a deadline: the watch polls once a second
+            if not any(map(_alive, pids)): break
+            time.sleep(0.1)
+        assert not any(map(_alive, pids)), f"processes {[q for q in pids if _alive(q)]} of the pool outlived the killed study"
+    finally:
+        (tmp_path / 'release').write_text('')       # whatever happened, let any worker left end its job
+        if p.poll() is None: p.kill()
