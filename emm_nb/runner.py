@@ -12,7 +12,7 @@ from .cache import write_json, read_json
 from .data import data_root
 from .emm import check_eps
 from .presets import PRESETS, StudyError, get_preset
-from .study import Study, train_run, study_data, data_name
+from .study import Study, run_settings, train_run, study_data, data_name
 from .training import parse_value
 from .experiments import plan, plan_params, planned_configs
 from .report import summarise
@@ -112,7 +112,7 @@ def check_plans(preset:str, factors:list, params:dict, data=None) -> None:
 def train_task(task:dict, device:str|None=None) -> dict:
     "A worker's job: one run into the cache."
     t0 = time.time()
-    r = train_run(task['config'], task['cache'], device)
+    r = train_run(task['config'], task['cache'], device, task.get('settings'))
     return dict(status='ok', ratio=r['ratio'], wall_s=time.time() - t0)
 
 # %% ../nbs/09d_runner.ipynb #72f02b5e
@@ -187,7 +187,7 @@ def _train_planned(preset, factors, params, out, executor, device, devices, slur
     runs = plan_runs(preset, factors, params, cache, data)
     where = f"{len(devices)} worker(s) ({', '.join(devices)})" if executor == 'pool' else executor
     log(f"training {len(runs)} run(s) on {where}")
-    tasks = [dict(config=c, cache=str(cache), i=i, of=len(runs)) for i, c in enumerate(runs, 1)]
+    tasks = [dict(config=c, cache=str(cache), settings=run_settings(preset), i=i, of=len(runs)) for i, c in enumerate(runs, 1)]
     def done(_, t, r):
         c = t['config']; what = f"[run {t['i']}/{t['of']}] N={c['n']} {c['res']}x{c['res']} seed {c['train']['seed']}"
         log(f"{what}: " + (f"{r['ratio']:.1%} in {r['wall_s']:.0f} s" if r['status'] == 'ok' else r['status']))

@@ -20,7 +20,7 @@ from .presets import StudyError, get_preset, run_duration
 
 # %% auto #0
 __all__ = ['SLUG', 'net_overrides', 'second_source_spec', 'setting_key', 'study_data', 'data_name', 'second_source', 'run_data',
-           'fit_run', 'train_run', 'Study', 'measure_grid']
+           'run_settings', 'fit_run', 'train_run', 'Study', 'measure_grid']
 
 # %% ../nbs/09_study.ipynb #6ca4dd63
 _KEEP_NET_KEYS = ('img_resolution', 'label_dim', 'attn_resolutions')   # never dropped: attention follows the resolution unless given
@@ -105,18 +105,27 @@ def _data_subset(cfg:dict, root=None):
     try: return subset(src, cfg['n'], cfg['res'], cfg['classes'], cfg['labels'], cfg['label_classes'], cfg['subset_seed'], cfg['label_seed'])
     except DataError as e: raise StudyError(f"data {d['name']}: {e}") from None
 
+def run_settings(preset:str|dict, # a preset name or a `get_preset` dict
+                ) -> dict:
+    "The preset's settings that cannot change a run's result (`VOLATILE`: sampler batch, log interval, compile): they travel with a run to its worker, outside its configuration and id."
+    p = get_preset(preset) if isinstance(preset, str) else preset
+    base = TrainConfig.preset(p['train'], **p['train_kw'])
+    return {k: getattr(base, k) for k in VOLATILE if k != 'device'}
+
 def fit_run(cfg:dict, run_dir:Path, # the run's configuration and its folder in the cache
-            device:str|None=None, progress:bool=False, root=None) -> dict:
+            device:str|None=None, progress:bool=False, root=None,
+            settings:dict|None=None, # `run_settings` of the preset (None: `TrainConfig`'s defaults)
+           ) -> dict:
     "Train one run (resuming from `run_dir`) and summarise it for the cache."
-    tc = TrainConfig.from_dict({**cfg['train'], 'device': device})
+    tc = TrainConfig.from_dict({**cfg['train'], **(settings or {}), 'device': device})
     m = train(tc, run_data(cfg, root), Path(run_dir) / 'train', progress=progress)   # the trainer's folder: config, stats, checkpoint
     curve = [dict(epoch=c['epoch'], mem=c.get('mem')) for c in m['curve']]
     return dict(ratio=m['max_mem'], k=tc.eval_samples, max_mem_epoch=m['max_mem_epoch'], final_mem=m['final_mem'],
                 curve=curve, train_s=m['train_s'], img_per_s=m['img_per_s'], params=m['params'], stopped_early=m['stopped_early'])
 
-def train_run(cfg:dict, cache_dir:str|Path, device:str|None=None) -> dict:
+def train_run(cfg:dict, cache_dir:str|Path, device:str|None=None, settings:dict|None=None) -> dict:
     "A run's result through the cache at `cache_dir`: read if finished, else trained (what the runner's workers call)."
-    return RunCache(cache_dir, slug=SLUG).run(cfg, functools.partial(fit_run, device=device))
+    return RunCache(cache_dir, slug=SLUG).run(cfg, functools.partial(fit_run, device=device, settings=settings))
 
 SLUG = ('res', 'n', 'labels')   # the readable part of a run id
 
@@ -207,7 +216,7 @@ def measure(self:Study, n:int,
             **setting) -> dict|None:
     "The result of one run (trained now, resumed, or read from the cache)."
     cfg = self.config(n, **setting)
-    train = functools.partial(fit_run, device=self.device, progress=self.progress, root=self.root)
+    train = functools.partial(fit_run, device=self.device, progress=self.progress, root=self.root, settings=run_settings(self.preset))
     res = self.cache.run(cfg, train, wait=wait)
     return None if res is None else {**res, 'n': cfg['n'], 'run_id': self.cache.id(cfg), 'config': cfg}
 
