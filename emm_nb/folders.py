@@ -18,13 +18,17 @@ __all__ = ['IMAGE_EXTS', 'STANDIN_KINDS', 'image_files', 'square_image', 'load_i
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.webp', '.bmp')
 
 def image_files(path:str|Path, # folder to search (recursively)
+                exts:tuple=IMAGE_EXTS, # file kinds to take
+                what:str='images', # what the files are, for the errors
                ) -> list[Path]:
-    "The image files under `path`, sorted by their path relative to it."
+    "The image files under `path` outside hidden files and folders (names starting with '.'), sorted by their path relative to it."
     p = Path(path).expanduser()
     if not p.exists(): raise DataError(f"image folder {p} does not exist")
     if not p.is_dir(): raise DataError(f"{p} is not a folder")
-    files = [f for f in p.rglob('*') if f.is_file() and f.suffix.lower() in IMAGE_EXTS]
-    if not files: raise DataError(f"no images ({', '.join(IMAGE_EXTS)}) under {p}")
+    files = [f for f in p.rglob('*') if f.is_file() and f.suffix.lower() in exts]
+    if not files: raise DataError(f"no {what} ({', '.join(exts)}) under {p}")
+    files = [f for f in files if not any(s.startswith('.') for s in f.relative_to(p).parts)]
+    if not files: raise DataError(f"no {what} under {p} outside hidden folders and files (names starting with '.')")
     return sorted(files, key=lambda f: f.relative_to(p).as_posix())
 
 def square_image(f:str|Path, # image file

@@ -187,7 +187,8 @@ def _train_planned(preset, factors, params, out, executor, device, devices, slur
     runs = plan_runs(preset, factors, params, cache, data)
     where = f"{len(devices)} worker(s) ({', '.join(devices)})" if executor == 'pool' else executor
     log(f"training {len(runs)} run(s) on {where}")
-    tasks = [dict(config=c, cache=str(cache), settings=run_settings(preset), i=i, of=len(runs)) for i, c in enumerate(runs, 1)]
+    settings = run_settings(preset)
+    tasks = [dict(config=c, cache=str(cache), settings=settings, i=i, of=len(runs)) for i, c in enumerate(runs, 1)]
     def done(_, t, r):
         c = t['config']; what = f"[run {t['i']}/{t['of']}] N={c['n']} {c['res']}x{c['res']} seed {c['train']['seed']}"
         log(f"{what}: " + (f"{r['ratio']:.1%} in {r['wall_s']:.0f} s" if r['status'] == 'ok' else r['status']))

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import torch
-from .data import DataError
-from .folders import IMAGE_EXTS
+from .data import DataError, _check_images
+from .folders import IMAGE_EXTS, image_files
 from .metrics import ReferenceSet, memorization
 from .emm import wilson
 from .cache import atomic_write, write_json
@@ -35,11 +35,8 @@ def sample_files(path:str|Path, # a folder of samples (searched recursively), or
     if p.is_file():
         if p.suffix.lower() not in exts: raise ScoreError(f"{p}: not an image or array file ({', '.join(exts)})")
         return [p]
-    rel = lambda f: f.relative_to(p)
-    files = [f for f in p.rglob('*') if f.is_file() and f.suffix.lower() in exts
-             and not any(s.startswith('.') for s in rel(f).parts)]
-    if not files: raise ScoreError(f"no samples ({', '.join(exts)}) under {p}")
-    return sorted(files, key=lambda f: rel(f).as_posix())
+    try: return image_files(p, exts, 'samples')
+    except DataError as e: raise ScoreError(str(e)) from None
 
 # %% ../nbs/03b_score.ipynb #3aea4565
 def read_image(f:str|Path, # an image file
@@ -138,10 +135,8 @@ def read_samples(path:str|Path, # folder of images and/or .npz/.npy arrays (recu
 # %% ../nbs/03b_score.ipynb #75dd743e
 def _images(x, what) -> np.ndarray:
     "uint8 [n,h,w,c] images from an array, a `Samples` or an `ImageSet`."
-    a = np.asarray(getattr(x, 'images_u8', x))
-    if a.dtype != np.uint8 or a.ndim != 4 or a.shape[-1] not in (1, 3):
-        raise ScoreError(f"{what} must be uint8 [n,h,w,c] with c 1 or 3, got {a.dtype} {list(a.shape)}")
-    return a
+    try: return _check_images(np.asarray(getattr(x, 'images_u8', x)), what)
+    except DataError as e: raise ScoreError(str(e)) from None
 
 def _kind(c): return 'grayscale' if c == 1 else 'RGB'
 

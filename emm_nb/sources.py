@@ -111,11 +111,14 @@ def fit_array(images:np.ndarray, # uint8 [n,h,w,c], c = 1 or 3
     return out
 
 # %% ../nbs/00b_sources.ipynb #716e3a4d
+def _check_channels(channels):
+    if channels not in (None, 1, 3): raise DataError(f"channels must be None (the set's own), 1 (grayscale) or 3 (RGB), got {channels!r}")
+
 def to_channels(images:np.ndarray, # uint8 [n,h,w,c], c = 1 or 3
                 channels:int|None, # 1, 3, or None to keep the images' own
                ) -> np.ndarray:
     "Images with `channels` channels: colour to gray by Pillow's luma rule, gray to colour by repetition."
-    if channels not in (None, 1, 3): raise DataError(f"channels must be None (the set's own), 1 (grayscale) or 3 (RGB), got {channels!r}")
+    _check_channels(channels)
     c = _check_images(images).shape[-1]
     if channels is None or channels == c: return images
     if channels == 3: return np.repeat(images, 3, axis=-1)
@@ -260,8 +263,7 @@ def _load_files(files, size, fit, where):
 # %% ../nbs/00b_sources.ipynb #c97f57cc
 def _read_folder(path, limit, size, fit):
     "An image folder: class subfolders give labels (sorted names = classes), a flat folder gives none."
-    files = [f for f in image_files(path) if not any(p.startswith('.') for p in f.relative_to(path).parts)]
-    if not files: raise DataError(f"no images under {path} outside hidden folders and files (names starting with '.')")
+    files = image_files(path)
     tops = [f.relative_to(path).parts[0] if len(f.relative_to(path).parts) > 1 else None for f in files]
     loose = [f.name for f, t in zip(files, tops) if t is None]
     if loose and len(loose) < len(files):
@@ -300,7 +302,7 @@ def _read_known(name, root, split, limit, size, fit, download):
 def _check_request(size, fit, channels, limit):
     "Refuse impossible options before reading anything."
     _check_fit(fit)
-    if channels not in (None, 1, 3): raise DataError(f"channels must be None (the set's own), 1 (grayscale) or 3 (RGB), got {channels!r}")
+    _check_channels(channels)
     for k, v in dict(size=size, limit=limit).items():
         if v is not None and (int(v) != v or v < 1): raise DataError(f"{k} must be a positive integer or None, got {v!r}")
 
