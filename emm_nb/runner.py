@@ -88,7 +88,8 @@ def check_data(root:Path) -> Path:
 def run_cost(cfg:dict) -> float:
     "A run's relative cost: pixels through the network in training (x3: forward and backward) and in its snapshots' sampling."
     t = cfg['train']
-    snaps = t['epochs'] / t['snapshot_epochs'] if t.get('snapshot_epochs') else t['epochs'] * cfg['n'] / 2_500_000
+    se = t.get('snapshot_epochs')
+    snaps = len(se) if isinstance(se, list) else t['epochs'] / se if se else t['epochs'] * cfg['n'] / 2_500_000
     return cfg['res'] ** 2 * (3 * t['epochs'] * cfg['n'] + (2 * t['eval_steps'] - 1) * t['eval_samples'] * snaps)
 
 def planned(study:Study, factor:str, params:dict) -> list[dict]:

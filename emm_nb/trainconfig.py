@@ -38,7 +38,7 @@ class TrainConfig:
     ema_rampup_epochs:float|None=200. # schedule: the half-life grows linearly to ema_halflife_img over these epochs
     ema_ref_batch:int|None=512       # schedule: decay computed for this batch (the paper's 512); None = `batch`
     epochs:float=40_000.             # duration
-    snapshot_epochs:float|None=None  # evaluate + checkpoint interval; None = every 2.5M images (the paper)
+    snapshot_epochs:float|list|None=None  # evaluate + checkpoint interval, or a list of snapshot epochs; None = every 2.5M images (the paper)
     order:str='fixed'                # 'fixed': one seeded permutation every epoch (the paper) | 'reshuffle'
     seed:int=0                       # network init, data order, noise
     precision:str='fp32'             # 'fp32' (the paper: no TF32) | 'tf32' | 'bf16' (autocast, TF32 elsewhere)
@@ -50,6 +50,8 @@ class TrainConfig:
     eval_batch:int=1000              # samples per sampler call, per process
     eval_guidance:float=1.           # classifier-free guidance scale (1 = plain conditional sampling)
     stop_at:float|None=None          # stop once the memorization ratio reaches this
+    plateau:float|None=None          # stop once the best ratio rose less than this over the last doubling of epochs ...
+    plateau_after:float=0.           # ... counted from this many epochs on (before it, curves are still at 0)
     log_steps:int=100                # steps between log lines (the hot loop's only host syncs)
     save_snapshots:bool=False        # keep every snapshot's EMA network
 
@@ -97,8 +99,12 @@ def check_config(cfg:TrainConfig, data=None, world:int=1):
     need(cfg.ema_decay is None or 0 <= cfg.ema_decay < 1, f"ema_decay must be in [0, 1), got {cfg.ema_decay}")
     need(cfg.ema_rampup_epochs is None or cfg.ema_rampup_epochs > 0, f"ema_rampup_epochs must be > 0 or None, got {cfg.ema_rampup_epochs}")
     need(cfg.ema_ref_batch is None or cfg.ema_ref_batch >= 1, f"ema_ref_batch must be >= 1 or None, got {cfg.ema_ref_batch}")
-    need(cfg.snapshot_epochs is None or cfg.snapshot_epochs > 0, f"snapshot_epochs must be > 0 or None, got {cfg.snapshot_epochs}")
+    se = cfg.snapshot_epochs
+    need(se is None or (list(se) == sorted(se) and len(se) > 0 and min(se) > 0 if isinstance(se, (list, tuple)) else se > 0),
+         f"snapshot_epochs must be > 0, an increasing list of epochs > 0, or None, got {se}")
     need(cfg.stop_at is None or 0 < cfg.stop_at <= 1, f"stop_at must be in (0, 1], got {cfg.stop_at}")
+    need(cfg.plateau is None or 0 < cfg.plateau < 1, f"plateau must be a rise in (0, 1) or None, got {cfg.plateau}")
+    need(cfg.plateau_after >= 0, f"plateau_after must be >= 0 epochs, got {cfg.plateau_after}")
     need(cfg.batch % world == 0, f"batch {cfg.batch} is not divisible by the {world} processes")
     if data is None: return
     kw = cfg.net_kwargs

@@ -21,8 +21,8 @@ from .datastream import DataOrder, DeviceBatches
 
 # %% auto #0
 __all__ = ['RESUMABLE_CHANGES', 'lr_at', 'ema_decay_at', 'final_ema_decay', 'ema_update', 'run_steps', 'snapshot_memorization',
-           'peak_memorization', 'NonFiniteLoss', 'data_fingerprint', 'network_kwargs', 'TrainState', 'Trainer', 'train',
-           'load_denoiser', 'parse_value', 'main']
+           'peak_memorization', 'plateau_reached', 'NonFiniteLoss', 'data_fingerprint', 'network_kwargs', 'TrainState',
+           'Trainer', 'train', 'load_denoiser', 'parse_value', 'main']
 
 # %% ../nbs/06_training.ipynb #ef1aed8e
 def lr_at(cfg:TrainConfig, nimg:int, n:int) -> float:
@@ -50,6 +50,8 @@ def run_steps(cfg:TrainConfig, n:int) -> tuple[int, set]:
     "A run's number of steps on `n` images, and the steps after which it takes a snapshot (the last one among them)."
     total_img = cfg.epochs * n
     total = math.ceil(total_img / cfg.batch)
+    if isinstance(cfg.snapshot_epochs, (list, tuple)):    # explicit snapshot epochs (e.g. log-spaced), those inside the run
+        return total, {min(total, math.ceil(e * n / cfg.batch)) for e in cfg.snapshot_epochs if e * n <= total_img} | {total}
     snap_img = 2_500_000 if cfg.snapshot_epochs is None else cfg.snapshot_epochs * n
     return total, {min(total, math.ceil(k * snap_img / cfg.batch)) for k in range(1, int(total_img // snap_img) + 1)} | {total}
 
@@ -79,6 +81,16 @@ def peak_memorization(curve:list, # a run's snapshots: dicts with 'epoch' and (i
     best = int(np.nanargmax(mems)) if mems and not all(math.isnan(m) for m in mems) else None
     return dict(max_mem=None if best is None else mems[best], max_mem_epoch=None if best is None else curve[best]['epoch'],
                 final_mem=mems[-1] if mems else None)
+
+def plateau_reached(curve:list, # a run's snapshots so far: dicts with 'epoch' and 'mem'
+                    rise:float, # the smallest rise of the best ratio over the last doubling of epochs that keeps a run going
+                    after:float=0., # no plateau before this epoch
+                   ) -> bool:
+    "Has the best memorization ratio so far risen less than `rise` since half the current epoch (a levelled-off curve)?"
+    pts = [c for c in curve if c.get('mem') is not None]
+    if not pts or pts[-1]['epoch'] < after: return False
+    then = [c['mem'] for c in pts if c['epoch'] <= pts[-1]['epoch'] / 2 * (1 + 1e-9)]
+    return bool(then) and max(c['mem'] for c in pts) - max(then) < rise
 
 # %% ../nbs/06_training.ipynb #b081f7d3
 RESUMABLE_CHANGES = ('epochs', 'stop_at', *VOLATILE)               # may differ when resuming
@@ -235,10 +247,17 @@ class Trainer(TrainState):
         "Summary of the run so far: the memorization curve, its maximum over snapshots and where."
         stopped, seen = self._stopped(), self.step * self.cfg.batch
         return dict(**peak_memorization(self.curve), curve=self.curve, step=self.step, total_steps=self.total, epochs=seen / self.n,
-                    finished=self.step >= self.total or stopped, stopped_early=stopped and self.step < self.total, train_s=self.train_s,
+                    finished=self.step >= self.total or stopped, stopped_early=stopped and self.step < self.total,
+                    stop_reason=self.stop_reason() if stopped and self.step < self.total else None, train_s=self.train_s,
                     img_per_s=seen / self.train_s if self.train_s else None, data=self.fingerprint, params=sum(p.numel() for p in self.params))
 
-    def _stopped(self): return bool(self.cfg.stop_at is not None and self.curve and self.curve[-1].get('mem', 0) >= self.cfg.stop_at)
+    def stop_reason(self) -> str|None:
+        "Why the run stopped before its budget: 'stop_at' (the ratio reached it), 'plateau' (the curve levelled off), or None."
+        if self.cfg.stop_at is not None and self.curve and self.curve[-1].get('mem', 0) >= self.cfg.stop_at: return 'stop_at'
+        if self.cfg.plateau is not None and plateau_reached(self.curve, self.cfg.plateau, self.cfg.plateau_after): return 'plateau'
+        return None
+
+    def _stopped(self): return self.stop_reason() is not None
 
     def run(self, max_steps:int|None=None) -> dict:
         "Train to the end (or the early stop, or `max_steps` more steps), then write and return the metrics."
