@@ -9,11 +9,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['CacheError', 'canonical_json', 'run_id', 'atomic_write', 'write_json', 'read_json', 'RunCache']
+__all__ = ['CHECKSUM', 'RESULT_KEYS', 'CacheError', 'DamagedFile', 'canonical_json', 'run_id', 'atomic_write', 'write_json',
+           'read_json', 'move_aside', 'RunCache']
 
 # %% ../nbs/08_cache.ipynb #89008eae
 class CacheError(ValueError):
     "A config that cannot be cached, or a cache folder that cannot be used."
+
+class DamagedFile(CacheError):
+    "A result file that fails its check when read: not JSON (truncated, empty), a checksum mismatch, or the wrong shape."
 
 # %% ../nbs/08_cache.ipynb #79ac865d
 def _plain(x, path='config', canon=False):
@@ -79,18 +83,41 @@ def atomic_write(path:str|Path, # destination file
         raise
     return path
 
+CHECKSUM = '_sha256'   # the key of a result's checksum, inside the JSON object it covers
+
+def _digest(obj) -> str: return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(',', ':')).encode()).hexdigest()
+
 def write_json(path:str|Path, # destination file
                obj, # JSON-serialisable value (numpy scalars and tuples are converted)
+               checksum:bool=False, # a dict: add the SHA-256 of its content under `CHECKSUM` (verified by `read_json`)
               ) -> str:
     "Write `obj` as JSON atomically (temporary file + fsync + `os.replace`) and return the text written."
-    text = json.dumps(_plain(obj, path=Path(path).name), indent=1, sort_keys=True)
+    obj = _plain(obj, path=Path(path).name)
+    if checksum and isinstance(obj, dict): obj = {**obj, CHECKSUM: _digest(obj)}
+    text = json.dumps(obj, indent=1, sort_keys=True)
     atomic_write(path, lambda tmp: tmp.write_text(text))
     return text
 
-def read_json(path:str|Path):
-    "Read a JSON file, naming the file when it is corrupt."
-    try: return json.loads(Path(path).read_text())
-    except json.JSONDecodeError as e: raise CacheError(f"{path}: corrupt JSON ({e})") from e
+
+# %% ../nbs/08_cache.ipynb #ca000002
+def read_json(path:str|Path,
+              keys:tuple|None=None, # the object must be a dict holding these keys (None: any JSON)
+             ):
+    "Read a JSON file, verified: it parses, its checksum (if written with one) matches, it has `keys`; else `DamagedFile`."
+    try: obj = json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise DamagedFile(f"{path}: corrupt JSON ({e})") from e
+    if isinstance(obj, dict) and CHECKSUM in obj and _digest({k: v for k, v in obj.items() if k != CHECKSUM}) != obj.pop(CHECKSUM):
+        raise DamagedFile(f"{path}: checksum mismatch (changed or damaged after it was written)")
+    if keys is not None and not (isinstance(obj, dict) and set(keys) <= set(obj)):
+        raise DamagedFile(f"{path}: not a result file (a JSON object with keys {list(keys)} was expected)")
+    return obj
+
+def move_aside(path:str|Path) -> Path:
+    "Rename a damaged file to `<name>.damaged` (replacing an older one), keeping it for inspection; returns the new path."
+    p = Path(path); q = p.with_name(p.name + '.damaged')
+    os.replace(p, q)
+    return q
+
 
 # %% ../nbs/08_cache.ipynb #4766e50b
 @contextmanager
@@ -112,12 +139,27 @@ def _locked(path, wait=True, poll=0.2, timeout=None):
 
 # %% ../nbs/08_cache.ipynb #1d17856a
 def _record_config(d, config):
-    "Write `config.json` in a run folder, or check that the one there is the same config."
+    "Write `config.json` in a run folder, or check that the one there is the same config (a damaged one is moved aside and rewritten)."
     f = d / 'config.json'
     if f.is_file():
-        if canonical_json(read_json(f)) != canonical_json(config):
-            raise CacheError(f"{d} holds a different config (hash collision or an edited config.json)")
-    else: write_json(f, config)
+        try: same = canonical_json(read_json(f)) == canonical_json(config)
+        except DamagedFile as e: _warn_damaged(e, f); same = None
+        if same is False: raise CacheError(f"{d} holds a different config (hash collision or an edited config.json)")
+        if same: return
+    write_json(f, config)
+
+def _warn_damaged(e:DamagedFile, f:Path):
+    "Move a damaged file aside, saying so on stderr (the run is computed again, or re-evaluated from its checkpoint)."
+    import sys
+    print(f"emm_nb.cache: {e}; moved aside to {move_aside(f).name}, computing it again", file=sys.stderr)
+
+RESULT_KEYS = ()   # keys a run's result.json must hold: any JSON object (a study's results are checked by their readers)
+
+def _result(d:Path) -> dict|None:
+    "The verified result in run folder `d`: None if absent; `DamagedFile` if it fails its check."
+    f = d / 'result.json'
+    return read_json(f, RESULT_KEYS) if f.is_file() else None
+
 
 # %% ../nbs/08_cache.ipynb #012b4d75
 class RunCache:
@@ -135,9 +177,9 @@ class RunCache:
     def __repr__(self): return f"RunCache({str(self.root)!r}, {len(self.list())} finished runs)"
 
     def get(self, config:dict) -> dict|None:
-        "The finished result of `config`, or None."
-        f = self.dir(config) / 'result.json'
-        return read_json(f) if f.is_file() else None
+        "The finished result of `config`, or None (also when its result.json is damaged: `run` heals it)."
+        try: return _result(self.dir(config))
+        except DamagedFile: return None
 
     def run(self, config:dict, # the run's full config
             fn, # fn(config, run_dir) -> dict: computes (or resumes) the run, returns its result
@@ -151,26 +193,30 @@ class RunCache:
         d = self.dir(config); d.mkdir(exist_ok=True)
         with _locked(d / '.lock', wait, poll, timeout) as held:
             if not held: return None
-            res = self.get(config)                       # finished by another runner while we waited
+            try: res = _result(d)                        # finished by another runner while we waited
+            except DamagedFile as e: _warn_damaged(e, d / 'result.json'); res = None
             if res is not None: return res
             _record_config(d, config)
             res = fn(config, d)
             if not isinstance(res, dict): raise CacheError(f"fn returned {type(res).__name__}: a run's result must be a dict")
-            return json.loads(write_json(d / 'result.json', res))
+            res = json.loads(write_json(d / 'result.json', res, checksum=True))   # as every later reader sees it
+            res.pop(CHECKSUM); return res
 
     def list(self, **where, # keep runs whose config has these values, e.g. res=8, labels='none'
             ) -> list[dict]:
-        "Finished runs as dicts with `id`, `dir`, `config` and `result`, sorted by id."
+        "Finished runs as dicts with `id`, `dir`, `config` and `result`, sorted by id (a damaged run is left out: `run` heals it)."
         out = []
         for d in sorted(p for p in self.root.iterdir() if (p / 'result.json').is_file()):
-            cfg = read_json(d / 'config.json')
-            if all(k in cfg and cfg[k] == _plain(v) for k, v in where.items()):
-                out.append(dict(id=d.name, dir=d, config=cfg, result=read_json(d / 'result.json')))
+            try: cfg, res = read_json(d / 'config.json', ()), _result(d)
+            except DamagedFile: continue
+            if all(k in cfg and cfg[k] == _plain(v) for k, v in where.items()): out.append(dict(id=d.name, dir=d, config=cfg, result=res))
         return out
 
     def state(self, config:dict) -> str:
-        "'finished', 'running' (locked by a process), 'partial' (started, not finished, not running) or 'new'."
+        "'finished', 'damaged' (its result.json fails its check), 'running' (locked), 'partial' (started, not running) or 'new'."
         d = self.dir(config)
-        if (d / 'result.json').is_file(): return 'finished'
+        try:
+            if _result(d) is not None: return 'finished'
+        except DamagedFile: return 'damaged'
         if not (d / '.lock').exists(): return 'new'
         with _locked(d / '.lock', wait=False) as held: return 'partial' if held else 'running'
