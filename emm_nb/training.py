@@ -21,8 +21,9 @@ from .datastream import DataOrder, DeviceBatches
 
 # %% auto #0
 __all__ = ['RESUMABLE_CHANGES', 'lr_at', 'ema_decay_at', 'final_ema_decay', 'ema_update', 'run_steps', 'snapshot_memorization',
-           'peak_memorization', 'plateau_reached', 'NonFiniteLoss', 'data_fingerprint', 'network_kwargs', 'TrainState',
-           'Trainer', 'train', 'load_denoiser', 'parse_value', 'main']
+           'peak_memorization', 'plateau_reached', 'resolve_device', 'local_device', 'NonFiniteLoss',
+           'data_fingerprint', 'network_kwargs', 'TrainState', 'Trainer', 'train', 'load_denoiser', 'parse_value',
+           'main']
 
 # %% ../nbs/06_training.ipynb #ef1aed8e
 def lr_at(cfg:TrainConfig, nimg:int, n:int) -> float:
@@ -92,6 +93,42 @@ def plateau_reached(curve:list, # a run's snapshots so far: dicts with 'epoch' a
     then = [c['mem'] for c in pts if c['epoch'] <= pts[-1]['epoch'] / 2 * (1 + 1e-9)]
     return bool(then) and max(c['mem'] for c in pts) - max(then) < rise
 
+# %% ../nbs/06_training.ipynb #dev00002
+def resolve_device(spec:str|torch.device|None, # 'cuda', 'cuda:N', 'cpu', 'mps'; None: a GPU if there is one, else the CPU
+                   n_cuda:int=0, # the CUDA devices this process sees (`torch.cuda.device_count()`)
+                   local_rank:int|None=None, # LOCAL_RANK under torchrun (None: not set)
+                   current:int=0, # the current CUDA device: a bare 'cuda' outside torchrun
+                   mps:bool=False, # whether torch's MPS backend is available
+                  ) -> torch.device:
+    "The indexed device that `spec` names on a machine with `n_cuda` visible GPUs, or a `ConfigError` saying why there is none."
+    if spec is None: spec = 'cuda' if n_cuda else 'cpu'
+    try: d = torch.device(spec)
+    except (RuntimeError, TypeError): raise ConfigError(f"unknown device {spec!r}: use 'cuda', 'cuda:N', 'cpu' or 'mps'") from None
+    if d.type == 'cpu' or (d.type == 'mps' and mps): return torch.device(d.type)
+    if d.type == 'mps': raise ConfigError(f"device {spec!r}: torch's MPS backend is not available here; use 'cpu'")
+    if d.type != 'cuda': raise ConfigError(f"device {spec!r} is not supported: use 'cuda', 'cuda:N', 'cpu' or 'mps'")
+    if n_cuda < 1: raise ConfigError(f"device {spec!r}: no CUDA device is visible here (torch.cuda.is_available() is False); use 'cpu'")
+    if d.index is not None: i, why = d.index, ''
+    elif n_cuda == 1: i, why = 0, ''                                  # one GPU per process (bound by the scheduler)
+    else: i, why = (current, '') if local_rank is None else (local_rank, f' (LOCAL_RANK={local_rank})')
+    if not 0 <= i < n_cuda:
+        raise ConfigError(f"device {spec!r}{why} is GPU {i}, but this process sees {n_cuda} (cuda:0 to cuda:{n_cuda - 1}); "
+                          "check CUDA_VISIBLE_DEVICES")
+    return torch.device('cuda', i)
+
+def local_device(spec:str|torch.device|None=None) -> torch.device:
+    "`resolve_device` for this process: its LOCAL_RANK, the GPUs it sees, the current one, MPS (CUDA is not started)."
+    rank, n = os.environ.get('LOCAL_RANK'), torch.cuda.device_count()
+    current = torch.cuda.current_device() if n and torch.cuda.is_initialized() else 0
+    mps = hasattr(torch.backends, 'mps') and torch.backends.mps.is_available()
+    return resolve_device(spec, n, None if rank is None else int(rank), current, mps)
+
+def _device(cfg:TrainConfig) -> torch.device:
+    "This process's device for a run (`local_device` of the config's), made the current GPU."
+    dev = local_device(cfg.device)
+    if dev.type == 'cuda': torch.cuda.set_device(dev)
+    return dev
+
 # %% ../nbs/06_training.ipynb #b081f7d3
 RESUMABLE_CHANGES = ('epochs', 'stop_at', *VOLATILE)               # may differ when resuming
 
@@ -103,16 +140,6 @@ def data_fingerprint(data) -> dict:
     h = hashlib.sha1(np.ascontiguousarray(data.images_u8).tobytes())
     if data.labels is not None: h.update(np.asarray(data.labels, dtype=np.int64).tobytes())
     return dict(n=len(data), res=data.res, n_classes=data.n_classes, sha1=h.hexdigest())
-
-def _device(cfg:TrainConfig) -> torch.device:
-    "This process's device: the config's, else the local rank's GPU if there is one, else the CPU; made the current GPU."
-    local = int(os.environ.get('LOCAL_RANK', 0))
-    if cfg.device is None: dev = torch.device(f'cuda:{local}' if torch.cuda.is_available() else 'cpu')
-    else:
-        d = torch.device(cfg.device)
-        dev = torch.device('cuda', local) if d.type == 'cuda' and d.index is None and dist.is_initialized() else d
-    if dev.type == 'cuda': torch.cuda.set_device(dev)
-    return dev
 
 def network_kwargs(cfg:TrainConfig, data) -> dict:
     "The network's arguments for a training set: resolution, channels and classes from the data, then `cfg.net_kwargs`."
