@@ -89,6 +89,7 @@ def memorization(samples_u8, # uint8 [K, H, W, C] generated images
     "The memorization ratio of `samples_u8` against the training set `ref`."
     if not isinstance(ref, ReferenceSet): ref = ReferenceSet(ref)
     if not 0 < threshold <= 1: raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    if len(samples_u8) == 0: raise ValueError("no samples: the memorization ratio of an empty set is undefined")
     d2, idx = ref.top2(samples_u8)
     f = Fraction(threshold).limit_denominator(10_000)           # 1/3 exactly
     mem = f.denominator**2 * d2[:, 0] < f.numerator**2 * d2[:, 1]

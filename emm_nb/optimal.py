@@ -18,6 +18,8 @@ def noise_levels(sigma, # a float, or one noise level per query
     if sigma.numel() == 1: sigma = sigma.expand(batch)
     if len(sigma) != batch: raise ValueError(f"{len(sigma)} noise levels for {batch} images")
     if (sigma <= 0).any() or not torch.isfinite(sigma).all(): raise ValueError("sigma must be finite and > 0")
+    if (sigma.square() < torch.finfo(dtype).tiny).any():         # sigma^2 would underflow: weights of 0/0
+        raise ValueError(f"sigma {sigma.min().item():g} is too small for {dtype} (sigma^2 underflows): use sigma >= {torch.finfo(dtype).tiny ** 0.5:.1e} or float64")
     return sigma
 
 def streamed_softmax_mean(logits, # callable (start, stop) -> [B, stop - start], the logits of items start..stop-1
@@ -38,12 +40,18 @@ def streamed_softmax_mean(logits, # callable (start, stop) -> [B, stop - start],
     return acc / s
 
 # %% ../nbs/01_optimal.ipynb #op000003
+def _int_labels(labels) -> torch.Tensor:
+    "Labels as int64, refusing floats (a float label such as 2.7 would be truncated silently)."
+    t = torch.as_tensor(labels)
+    if t.is_floating_point() or t.dtype == torch.bool: raise TypeError(f"labels must be integers, got {t.dtype}")
+    return t.to(torch.int64)
+
 class LabelIndex:
     "The labels of a training set, indexed for the conditional optimum."
     def __init__(self, labels, # int64 [N], the label of each training image
                  n:int, # number of training images
                  device=None):
-        self.labels = torch.as_tensor(labels, dtype=torch.int64).to(device)
+        self.labels = _int_labels(labels).to(device)
         if self.labels.shape != (n,): raise ValueError(f"{len(self.labels)} labels for {n} images")
         self.n_classes = int(self.labels.max()) + 1
         self.counts = torch.bincount(self.labels, minlength=self.n_classes)
@@ -53,7 +61,7 @@ class LabelIndex:
     def check(self, labels, # the labels of a query
               batch:int) -> torch.Tensor:
         "The query's labels as int64 on the device, refusing a wrong count and labels without training images."
-        labels = torch.as_tensor(labels, dtype=torch.int64, device=self.labels.device)
+        labels = _int_labels(labels).to(self.labels.device)
         if labels.shape != (batch,): raise ValueError(f"{labels.numel()} labels for {batch} images")
         if labels.min() < 0 or labels.max() >= self.n_classes or (self.counts[labels] == 0).any():
             raise ValueError(f"a label has no training image (labels must be in 0..{self.n_classes - 1} and present)")
@@ -72,6 +80,9 @@ class OptimalDenoiser:
         if images.ndim != 4: raise ValueError(f"images must be [N, C, H, W], got shape {list(images.shape)}")
         if not images.is_floating_point(): raise TypeError(f"images must be floating point in [-1, 1], got {images.dtype} (use data.to_float)")
         if dtype not in (torch.float64, torch.float32): raise ValueError(f"dtype must be float64 or float32, got {dtype}")
+        if len(images) == 0: raise ValueError("the training set is empty: the optimal denoiser needs at least one image")
+        if not torch.isfinite(images).all(): raise ValueError("images hold NaN or inf")
+        if images.abs().max() > 1 + 1e-6: raise ValueError(f"images must be in [-1, 1], got values up to {images.abs().max().item():g} (uint8 images: data.to_float)")
         self.shape, self.dtype, self.chunk_n, self.chunk_b = tuple(images.shape[1:]), dtype, chunk_n, chunk_b
         self.device = torch.device(device) if device is not None else images.device
         self.y = images.reshape(len(images), -1).to(self.device, dtype)
@@ -98,6 +109,7 @@ class OptimalDenoiser:
     def _check(self, x, sigma, labels):
         "Validate a query; returns flattened x, per-sample sigma and labels on the device."
         if tuple(x.shape[1:]) != self.shape: raise ValueError(f"x has image shape {tuple(x.shape[1:])}, training images {self.shape}")
+        if not torch.isfinite(x).all(): raise ValueError("x holds NaN or inf")
         sigma = noise_levels(sigma, len(x), self.dtype, self.device)
         if (labels is None) != (self.labels is None):
             raise ValueError("labels are required by a conditional optimum" if labels is None else "labels given to an unconditional optimum")
