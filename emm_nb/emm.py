@@ -8,11 +8,13 @@ import math
 from dataclasses import dataclass
 from statistics import NormalDist
 import numpy as np
+from scipy import special, stats
 from .logistic import fit_logistic, logistic_crossing, pearson_x2
+from .inference import CEILINGS, curve, profile_interval, seed_dispersion, pearson_fit
 
 # %% auto #0
 __all__ = ['EMMError', 'check_eps', 'wilson', 'EMMResult', 'emm_from_sweep', 'logistic_curve', 'pooled_dispersion', 'emm_fit',
-           'onset', 'onset_power_law', 'emm_at_budget', 'plot_sweep', 'EMMSearch', 'search_emm']
+           'true_emm', 'coverage', 'onset', 'onset_power_law', 'emm_at_budget', 'plot_sweep', 'EMMSearch', 'search_emm']
 
 # %% ../nbs/07_emm.ipynb #bb0e3eea
 class EMMError(ValueError):
@@ -165,45 +167,113 @@ def _runs(ns, ratios, ks):
 
 def pooled_dispersion(settings, # (ns, ratios, ks) of each setting, e.g. the baseline's runs
                      ) -> tuple[float, int]:
-    "Run-to-run dispersion phi >= 1 pooled over settings (Pearson X^2 around each one's curve), and its degrees of freedom."
-    x2 = dof = 0
+    "Seed dispersion phi >= 1 pooled over settings (repeated runs at one N around their mean: pure error, not lack of fit), and its degrees of freedom."
+    x2 = dof = 0.
     for ns, ratios, ks in settings:
-        _pool(ns, ratios, ks); n, m, k = _runs(ns, ratios, ks); x = np.log(n) - np.log(n).mean()
-        if len(n) <= 2: continue
-        a, b = fit_logistic(x, m, k); x2 += pearson_x2(x, m, k, a[0], b[0]); dof += len(n) - 2
-    return (max(1., x2 / dof) if dof else 1.), dof
+        _pool(ns, ratios, ks); n, m, k = _runs(ns, ratios, ks)
+        p, d = seed_dispersion(n, m, k); x2 += p * d; dof += d
+    return (max(1., x2 / dof) if dof else 1.), int(dof)
+
+def _bracket(un, mean, t):
+    "The grid's bracket of the crossing and its censoring: the measured N either side of t, or the side every N is on."
+    xg = float(_crossing(np.log(un), mean, t))
+    if xg == np.inf: return (float(un[-1]), None), '>='
+    if xg == -np.inf: return (None, float(un[0])), '<'
+    i = int(np.flatnonzero(mean >= t).max()); return (float(un[i]), float(un[i + 1])), ''
 
 # %% ../nbs/07_emm.ipynb #c2c07ea2
 def emm_fit(ns, # N of every run of one setting (repeats allowed: other training seeds)
             ratios, # their memorization ratios
             ks, # their sample counts K (an int for all, or one per run)
             eps:float=0.1, # the threshold is 1 - eps
-            phi:float|None=None, # run-to-run dispersion; None: estimated from these runs (1 without spare runs)
-            conf:float=0.95, n_boot:int=2000, seed:int=0) -> EMMResult:
-    "EMM of a setting from all its runs: a logistic curve in log N, with an interval that includes run-to-run spread."
+            phi:float|None=None, # dispersion of a ratio; None: from these runs' repeated seeds (1 without repeats)
+            conf:float=0.95, # confidence level
+            df:float|None=None, # degrees of freedom of a given phi (None: known, infinite)
+            ceiling:float|None=None, # for settings with runs at fewer than 4 N: the baseline's ceiling (None: its curve is plain) ...
+            ceiling_lo:float|None=None, # ... and the lowest ceiling its runs admit (the interval spans every ceiling from it to 1)
+           ) -> EMMResult:
+    "EMM of a setting from all its runs: the crossing of a logistic curve in log N (with a ceiling where the likelihood asks for one) and a profile-likelihood interval, widened over the curves the data cannot tell apart."
     t = 1 - check_eps(eps)
     un, mean, ktot, groups = _pool(ns, ratios, ks)
     if len(un) < 2: raise EMMError(f"a fitted EMM needs runs at two N or more, got N = {un.tolist()}")
     n, m, k = _runs(ns, ratios, ks)
     x0 = np.log(n).mean(); x = np.log(n) - x0
-    xg = float(_crossing(np.log(un), mean, t))                     # the grid decides bracket and censoring
-    i = int(np.flatnonzero(mean >= t).max()) if np.isfinite(xg) else 0
-    bracket, cens = {np.inf: ((float(un[-1]), None), '>='), -np.inf: ((None, float(un[0])), '<')}.get(xg, ((float(un[i]), float(un[i + 1])), ''))
-    xf, a, b = logistic_crossing(x, m, k, t)
-    dof = len(n) - 2
-    if phi is None: phi = max(1., pearson_x2(x, m, k, a[0], b[0]) / dof) if dof > 0 else 1.
-    rng, p = np.random.default_rng(seed), np.clip(1 / (1 + np.exp(-(a[0] + b[0] * x))), 1e-9, 1 - 1e-9)
-    s = np.maximum(k - 1, 1) / max(phi - 1, 1e-12) - 1                # beta-binomial: variance phi K p (1 - p)
-    q = rng.beta(p * s, (1 - p) * s, (n_boot, len(n))) if phi > 1 else np.broadcast_to(p, (n_boot, len(n)))
-    xb, _, _ = logistic_crossing(x, rng.binomial(k.astype(np.int64), q), np.broadcast_to(k, (n_boot, len(n))), t)
-    lo, hi = np.exp(np.quantile(np.clip(xb, x.min() - 20, x.max() + 20), [(1 - conf) / 2, (1 + conf) / 2]) + x0)  # far ends: bounds
-    emm = float(np.exp(xf[0] + x0)) if cens == '' and np.isfinite(xf[0]) else None
-    if emm is None: lo = hi = None                                   # censored: the bracket is the statement
+    bracket, cens = _bracket(un, mean, t)                          # the grid decides bracket and censoring
+    seed_phi, seed_df = seed_dispersion(n, m, k)
+    if phi is None: phi, df = max(1., seed_phi), (seed_df or math.inf)
+    df = math.inf if df is None else df
+    free = len(un) >= 4                                            # enough N to estimate a ceiling on this setting's own runs
+    def fit(phi, df):
+        models = {'plain': profile_interval(x, m, k, t, (1.,), phi, df, conf)}
+        if free: models['ceiling'] = profile_interval(x, m, k, t, CEILINGS, phi, df, conf)
+        elif ceiling_lo is not None and t < ceiling_lo < 1:     # any ceiling the baseline admits: a few N cannot tell them apart
+            models['ceiling'] = profile_interval(x, m, k, t, np.r_[ceiling_lo, CEILINGS[CEILINGS > ceiling_lo]], phi, df, conf)
+            if ceiling is not None and ceiling < 1:             # the point estimate under the baseline's ceiling, raised where a run exceeds it
+                top = float(((m + .5) / (k + 1)).max())
+                models['ceiling'] |= {key: v for key, v in profile_interval(x, m, k, t, (min(1., max(ceiling, top + .005)),), phi, df, conf).items()
+                                      if key not in ('lo', 'hi')}
+            else: models['ceiling'] |= {key: models['plain'][key] for key in ('x', 'll', 'b', 'c')}
+        lr = 2 * (models['ceiling']['ll'] - models['plain']['ll']) if free else None
+        lr_p = float(stats.f.sf(lr / phi, 1, df) if math.isfinite(df) else stats.chi2.sf(lr / phi, 1)) if free else None
+        use = 'ceiling' if (free and lr_p < 0.05) or (not free and ceiling is not None and 'ceiling' in models) else 'plain'
+        f = models[use]; b, c = f['b'], f['c']; a = float(special.logit(t / c) - b * f['x'])   # centred: the curve through (x*, t)
+        x2 = pearson_fit(n, m, k, a - b * x0, b, c); npar = 2 + (use == 'ceiling' and free)
+        return models, lr, lr_p, use, f, a, b, c, x2, npar
+    models, lr, lr_p, use, f, a, b, c, x2, npar = fit(phi, df)
+    lof, lof_df = x2 - seed_phi * seed_df, len(un) - npar            # lack of fit: what the repeats' own spread does not explain
+    lof_p = float(stats.chi2.sf(max(lof, 0.), lof_df)) if lof_df > 0 else None
+    if lof_p is not None and lof_p < 0.05 and x2 / (len(n) - npar) > phi:   # the curve misses the points: their scatter around it is the dispersion
+        phi, df = x2 / (len(n) - npar), len(n) - npar
+        models, lr, lr_p, use, f, a, b, c, x2, npar = fit(phi, df)
+    emm = float(np.exp(f['x'] + x0)) if cens == '' else None
+    lo = float(np.exp(min(v['lo'] for v in models.values()) + x0)) if emm is not None else None
+    hi = float(np.exp(max(v['hi'] for v in models.values()) + x0)) if emm is not None else None
     wl, wh = wilson(mean, ktot, conf)
     points = [dict(n=float(v), ratio=float(mu), k=int(kk), repeats=len(g[0]), lo=float(l), hi=float(h))
               for v, mu, kk, g, l, h in zip(un, mean, ktot, groups, wl, wh)]
-    return EMMResult(emm, lo if lo is None else float(lo), hi if hi is None else float(hi), bracket, cens, points, float(eps), conf, 'fit',
-                     dict(a=float(a[0] - b[0] * x0), b=float(b[0]), phi=float(phi), dof=int(dof), runs=len(n)))
+    return EMMResult(emm, lo, hi, bracket, cens, points, float(eps), conf, 'profile',
+                     dict(a=float(a - b * x0), b=float(b), c=float(c), c_lo=models['ceiling']['c_lo'] if free else ceiling_lo,
+                          model=use, union=sorted(models), phi=float(phi),
+                          dof=float(df), runs=len(n), x2=float(x2), x2_df=int(len(n) - npar), seed_phi=float(seed_phi), seed_df=int(seed_df),
+                          lof=float(max(lof, 0.)), lof_df=int(lof_df), lof_p=lof_p,
+                          lr=None if lr is None else float(lr), lr_p=lr_p))
+
+# %% ../nbs/07_emm.ipynb #cov00001
+def true_emm(a:float, b:float, c:float=1., eps:float=0.1) -> float:
+    "The N where the curve (a, b, c) in ln N crosses 1 - eps (inf if its ceiling is below it)."
+    return math.exp((special.logit((1 - eps) / c) - a) / b) if c > 1 - eps else math.inf
+
+def _covers(res:EMMResult, n_true:float) -> bool:
+    "Does a result hold the true EMM: inside the interval, or on the right side of a censored bound?"
+    if res.censored == '>=': return n_true >= res.bracket[0]
+    if res.censored == '<': return n_true < res.bracket[1]
+    return res.lo <= n_true <= res.hi
+
+def coverage(truth:dict, # the true curve: a, b (and c) of p = c expit(a + b ln N)
+             baseline:list, # the baseline's design: (N, runs at that N)
+             design:list|None=None, # a factor setting's design (one seed each); its dispersion and ceiling come from the baseline
+             k:int=256, eps:float=0.1, reps:int=1000, seed:int=0,
+             phi:float=1., # the true dispersion (1: binomial; > 1: beta-binomial runs)
+            ) -> dict:
+    "Simulated coverage of `emm_fit`'s interval: for the baseline's design, and for a factor's design analysed with the baseline's dispersion and ceiling."
+    rng, n_true = np.random.default_rng(seed), true_emm(truth['a'], truth['b'], truth.get('c', 1.), eps)
+    draw = lambda ns: rng.binomial(k, rng.beta(*(lambda p, s: (p * s, (1 - p) * s))(curve(ns, **truth), (k - 1) / (phi - 1) - 1)) if phi > 1
+                                   else curve(ns, **truth)) / k
+    nb = np.repeat(*np.array(baseline).T); nd = None if design is None else np.repeat(*np.array(design).T)
+    out = {'baseline': [], 'design': [], 'err_baseline': [], 'err_design': []}
+    for _ in range(reps):
+        rb = emm_fit(nb, draw(nb), k, eps)
+        out['baseline'].append(_covers(rb, n_true))
+        if rb.emm: out['err_baseline'].append(math.log(rb.emm / n_true))
+        if nd is None: continue
+        rd = emm_fit(nd, draw(nd), k, eps, phi=rb.fit['phi'], df=rb.fit['dof'], ceiling=rb.fit['c'] if rb.fit['model'] == 'ceiling' else None,
+                     ceiling_lo=rb.fit['c_lo'])
+        out['design'].append(_covers(rd, n_true))
+        if rd.emm: out['err_design'].append(math.log(rd.emm / n_true))
+    f = lambda v: (float(np.mean(v)), float(np.sqrt(np.mean(v) * (1 - np.mean(v)) / len(v)))) if v else (None, None)
+    return dict(n_true=n_true, reps=reps, baseline=f(out['baseline']), design=f(out['design']),
+                bias_baseline=float(np.expm1(np.mean(out['err_baseline']))) if out['err_baseline'] else None,
+                bias_design=float(np.expm1(np.mean(out['err_design']))) if out['err_design'] else None)
 
 # %% ../nbs/07_emm.ipynb #aedc3458
 def onset(curve:list, # a run's snapshots: dicts with 'epoch' and 'mem'

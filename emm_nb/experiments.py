@@ -28,6 +28,8 @@ class Arm:
     value:object        # the knob's value, for the summary
     setting:dict        # keyword arguments of `Study.config`
     ns:tuple|None       # the grid of N; None: found by the automatic search
+    ref:bool=False      # the setting the others are tested against, at equal N
+    expect:int|None=None # the paper's direction against the reference: +1 memorizes more, -1 less, None: no direction stated
 
 PLANS = {}   # factor -> plan function(study, **page parameters) -> list[Arm]
 
@@ -74,7 +76,8 @@ def data_size(study:Study, ns=None) -> list[Arm]:
 def resolution(study:Study, resolutions=None) -> list[Arm]:
     "One setting per resolution on its grid of N (searched where the preset has none); the baseline's seeds at the preset's."
     rs = sorted(resolutions or study.preset['res_grid'])
-    arms = [Arm(f'{r}x{r}', r, dict(res=r), study.grid(r) if r in study.preset['grid'] else None) for r in rs]
+    arms = [Arm(f'{r}x{r}', r, dict(res=r), study.grid(r) if r in study.preset['grid'] else None, ref=r == study.preset['res'],
+                expect=None if r == study.preset['res'] else (-1 if r > study.preset['res'] else 1)) for r in rs]   # lower resolution memorizes more
     return arms + (seed_arms(study) if study.preset['res'] in rs else [])
 
 # %% ../nbs/09c_experiments.ipynb #c0000010
@@ -83,7 +86,7 @@ def conditioning(study:Study, ns=None, n_random_classes=10) -> list[Arm]:
     "Unconditional, true labels and random labels (C classes) on one grid."
     grid = tuple(ns or study.preset['ns'])
     settings = dict(none=dict(labels='none'), true=dict(labels='true'), random=dict(labels='random', label_classes=n_random_classes))
-    return [Arm(k, k, s, grid) for k, s in settings.items()]
+    return [Arm(k, k, s, grid, ref=k == 'none', expect=None if k == 'none' else 1) for k, s in settings.items()]
 
 @plans
 def label_classes(study:Study, n=None, ns=None, classes=None) -> list[Arm]:
@@ -91,8 +94,8 @@ def label_classes(study:Study, n=None, ns=None, classes=None) -> list[Arm]:
     g = study.preset['label_classes']
     N = n or g['n']; grid = tuple(sorted({N, *(ns or g.get('ns', (N,)))}))
     cs = list(classes or g['cs'])
-    arms = [Arm('none', 'none', {}, grid)] + [Arm(c, c, dict(labels='unique') if c == 'unique' else dict(labels='random', label_classes=c), grid)
-                                              for c in cs]
+    arms = [Arm('none', 'none', {}, grid, ref=True)] + [Arm(c, c, dict(labels='unique') if c == 'unique' else dict(labels='random', label_classes=c), grid,
+                                                          expect=None if c == 1 else 1) for c in cs]   # one random class for all: a null control
     arms += [Arm((m, c), c, dict(labels='random', label_classes=c), (m,)) for m, c_m in g.get('panels', {}).items() if m != N for c in c_m]
     if f := g.get('full'):                  # the full training set, unique labels against none, with its own procedure
         arms += [Arm(('full', lab), lab, dict(labels=lab, **{k: v for k, v in f.items() if k != 'n'}), (f['n'],)) for lab in ('unique', 'none')]
@@ -103,37 +106,44 @@ def classes(study:Study, ns=None, class_counts=None) -> list[Arm]:
     "The first C classes of CIFAR-10 (N/C images each)."
     grid, cs = tuple(ns or study.preset['classes']['ns']), sorted(class_counts or study.preset['classes']['values'])
     if bad := [(n, c) for n in grid for c in cs if n % c]: raise StudyError(f"N must be a multiple of every C: {bad} are not")
-    return [Arm(f'C={c}', c, dict(classes=c), grid) for c in cs]
+    return [Arm(f'C={c}', c, dict(classes=c), grid, ref=c == 10) for c in cs]
 
 @plans
 def intra_diversity(study:Study, ns=None, alphas=None, cls=None, second=None) -> list[Arm]:
     "A fraction alpha of one class's images taken from a second source."
     g = study.preset['intra_diversity']
     c, spec = g['cls'] if cls is None else int(cls), second_source_spec(second)
-    return [Arm(f'alpha={a:g}', a, dict(mix_alpha=a, mix_class=c, mix_second=spec), tuple(ns or g['ns']))
+    return [Arm(f'alpha={a:g}', a, dict(mix_alpha=a, mix_class=c, mix_second=spec), tuple(ns or g['ns']), ref=a == 0, expect=None if a == 0 else -1)
             for a in sorted(float(a) for a in (alphas or g['values']))]
 
 # %% ../nbs/09c_experiments.ipynb #c0000012
 _blocks = lambda b: f"{b} block{'s' if b > 1 else ''}"
 KNOBS = {   # factor -> page parameter of the values, setting of a value, label of a value, x-axis, the paper's expected trend
     'width': dict(param='widths', setting=lambda st, w: dict(net_kwargs=dict(model_channels=w)), label=lambda st, w: f'{w} ch',
-                  xlabel='base channels (model_channels)', expect='up'),
+                  xlabel='base channels (model_channels)', expect='up', base=lambda st: _net_kw(st, 'model_channels')),
     'depth': dict(param='blocks', setting=lambda st, b: dict(net_kwargs=dict(num_blocks=b)), label=lambda st, b: _blocks(b),
-                  xlabel='residual blocks per level'),
+                  xlabel='residual blocks per level', base=lambda st: _net_kw(st, 'num_blocks')),
     'batch': dict(param='batches', setting=lambda st, b: dict(batch=b, lr=st.base.lr * b / st.base.batch),   # lr/batch fixed
-                  label=lambda st, b: f'batch {b}', xlabel='batch (lr scaled with it)'),
+                  label=lambda st, b: f'batch {b}', xlabel='batch (lr scaled with it)', base=lambda st: st.base.batch),
     'weight_decay': dict(param='weight_decays', setting=lambda st, w: dict(weight_decay=float(w)), label=lambda st, w: f'{float(w):g}',
-                         xlabel='weight decay (coupled L2)'),
+                         xlabel='weight decay (coupled L2)', base=lambda st: st.base.weight_decay),
     'ema': dict(param='ema_decays', setting=lambda st, d: dict(ema_decay=d), xlabel='EMA decay per step (schedule: the preset, after its ramp)',
+                base=lambda st: st.base.ema_decay,
                 label=lambda st, d: f'schedule ({final_ema_decay(st.base):.4g})' if d is None else f'{d:g}',
                 order=lambda st, d: -final_ema_decay(st.base) if d is None else -d),   # from the longest average to none
 }
 
+def _net_kw(study:Study, key:str):
+    "A network setting of the study's baseline (its override, else the network's default)."
+    return study.base.net_kwargs.get(key, NET_CONFIGS[study.base.net].get(key))
+
 def knob_arms(factor:str, study:Study, ns=None, values=None) -> list[Arm]:
-    "One arm per value of a knob, in the knob's order, on one grid."
+    "One arm per value of a knob, in the knob's order, on one grid; the baseline's value is the reference (the paper's direction, where it states one, against it)."
     k, g = KNOBS[factor], study.preset[factor]
     vs = sorted(values or g['values'], key=(lambda v: k['order'](study, v)) if 'order' in k else None)
-    return [Arm(k['label'](study, v), v, k['setting'](study, v), tuple(ns or g['ns'])) for v in vs]
+    base = k['base'](study)
+    sign = lambda v: None if k.get('expect') != 'up' or v == base else (1 if v > base else -1)
+    return [Arm(k['label'](study, v), v, k['setting'](study, v), tuple(ns or g['ns']), ref=v == base, expect=sign(v)) for v in vs]
 
 @plans
 def width(study:Study, ns=None, widths=None): return knob_arms('width', study, ns, widths)
@@ -151,7 +161,8 @@ def time_embedding(study:Study, ns=None, blocks=None) -> list[Arm]:
     "Positional against Fourier noise embedding, at each depth."
     bs = sorted(blocks or study.preset['time_embedding']['blocks'])
     return [Arm(f'{e}, {_blocks(b)}', f'{e}, {_blocks(b)}', dict(net_kwargs=dict(embedding=e, num_blocks=b)),
-                tuple(ns or study.preset['time_embedding']['ns'])) for e in ('positional', 'fourier') for b in bs]
+                tuple(ns or study.preset['time_embedding']['ns']), ref=e == 'positional' and b == _net_kw(study, 'num_blocks'))
+            for e in ('positional', 'fourier') for b in bs]
 
 # %% ../nbs/09c_experiments.ipynb #c0000014
 def skip_layout(study:Study, n=None, ns=None, one=None, modes=None, grid_modes=None, ncsnpp=None) -> dict:
@@ -176,10 +187,12 @@ def skips(study:Study, n=None, ns=None, one=None, modes=None, grid_modes=None, n
     L = skip_layout(study, n, ns, one, modes, grid_modes, ncsnpp)
     arms = []
     for net, (tk, nk) in L['nets'].items():
-        arms.append(Arm((net, 'all', None), None, dict(**tk, net_kwargs=nk), L['grid']))
+        arms.append(Arm((net, 'all', None), None, dict(**tk, net_kwargs=nk), L['grid'], ref=net == 'DDPM++'))
+        low = f"keep {L['levels'][-1][0]}x{L['levels'][-1][0]}" if L['levels'] else None   # only the lowest resolution's skips: the paper's least memorizing
         for mode in L['modes']:
             arms += [Arm((net, mode, lab), keep, dict(**tk, net_kwargs=dict(**nk, skip_mask=make_skip_mask(keep, L['n_skips']), skip_mode=mode)),
-                         L['grid'] if mode in L['grid_modes'] else (L['N'],)) for lab, keep in L['masks'].items()]
+                         L['grid'] if mode in L['grid_modes'] else (L['N'],), expect=-1 if lab == low and net == 'DDPM++' else None)
+                     for lab, keep in L['masks'].items()]
     return arms
 
 # %% ../nbs/09c_experiments.ipynb #c0000022
@@ -232,7 +245,7 @@ class Experiment:
     def rows(self, runs:dict) -> list:
         "The summary's rows of these runs (an EMM per setting measured at two N or more, else its ratio)."
         values = {a.label: a.value for a in self.arms}
-        return factor_rows(self.factor, runs, {k: values[k] for k in runs}, self.study)
+        return factor_rows(self.factor, runs, {k: values[k] for k in runs}, self.study, self.arms)
 
     def save(self, rows:list, finding:str, agrees:bool|None, **extra) -> str:
         "Write results.json; returns the finding as the page shows it."

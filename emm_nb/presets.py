@@ -27,9 +27,11 @@ PROCEDURES = {   # TrainConfig overrides over its defaults (the paper's basic se
 
 # %% ../nbs/09_presets.ipynb #p0000007
 _CPU_PRECISION = 'bf16' if native_cpu_bf16() else 'fp32'   # bf16 autocast only where the CPU has it natively (emulated, it is slower)
-_CPU_N = (40, 80)   # the cpu factor grid: two data-size runs either side of the 90 % crossing, so each setting gets an EMM
+_CPU_N = (70, 140)  # the cpu factor grid: two data-size runs either side of the 90 % crossing, so each setting gets an EMM
 _CPU_EVAL_BATCH = 64  # samples per sampler call: the same samples as 256 in one call, 12-28 % faster on two busy cores (bench/eval_batch.py)
-_CPU_IMAGES = 64_000  # the cpu budget: the same images seen for every N, 1,000 steps of batch 64 (see "The budget" above)
+_CPU_EPOCHS = 4_000   # the cpu budget: the same epochs for every N, as the paper; about twice where the scan's curves level off (see "The budget")
+_CPU_SNAPS = tuple(round(125 * 2 ** (k / 2), 1) for k in range(10)) + (float(_CPU_EPOCHS),)   # log-spaced: 125, 177, ... 2,828, 4,000 epochs
+_CPU_PLATEAU = dict(plateau=0.01, plateau_after=1_000.)   # stop a run once its best ratio rose < 1 point over a doubling of epochs, from 1,000 on
 PRESETS = {
     'smoke': dict(about="seconds per notebook, for the tests: an 8-channel net, 640 images seen per run (batch 16), 16 samples",
                   train='tiny', train_kw=dict(net_kwargs=dict(model_channels=8), batch=16, eval_samples=16, eval_batch=16, log_steps=20),
@@ -43,22 +45,34 @@ PRESETS = {
                   batch=dict(ns=(20,), values=(8, 16)), weight_decay=dict(ns=(20,), values=(0., 0.1)),
                   ema=dict(ns=(20,), values=(None, 0.)), intra_diversity=dict(ns=(20,), values=(0., 1.), cls=5),
                   gap=dict(ns=(10, 20), masks=('keep 4x4',), held=20, noise=1), els=dict(ns=(10, 20), calibration=2, samples=8)),
-    'cpu': dict(about=f"a 2-core CPU: the 0.65M-parameter tiny U-Net, EDM preconditioning, {_CPU_PRECISION} training, 8x8 (and 16x16) CIFAR-10, "
-                      f"{_CPU_IMAGES:,} images seen per run (batch 64), 256 samples at 8 snapshots, training seeds 0-2",
-                train='tiny', train_kw=dict(precond='edm', stop_at=0.99, log_steps=100, precision=_CPU_PRECISION,
-                                            eval_batch=_CPU_EVAL_BATCH),
-                duration=dict(images=_CPU_IMAGES, snapshots=8), res=8, res_grid=(8, 16),
-                grid={8: (30, 40, 50, 60, 80), 16: (10, 20, 30)}, seeds=dict(ns=(50, 60), seeds=(0, 1, 2), fresh=(3, 4)),
+    'cpu': dict(about=f"a 2-core CPU: the tiny U-Net at 16 base channels (0.17M parameters), EDM preconditioning, {_CPU_PRECISION} training, "
+                      f"8x8 (and 16x16) CIFAR-10, {_CPU_EPOCHS:,} epochs per run for every N (batch 64), 256 samples at {len(_CPU_SNAPS)} "
+                      f"log-spaced snapshots, a run stopping once its best ratio rose less than 1 point over a doubling of epochs, training seeds 0-2",
+                train='tiny', train_kw=dict(precond='edm', stop_at=0.99, log_steps=100, precision=_CPU_PRECISION, eval_batch=_CPU_EVAL_BATCH,
+                                            net_kwargs=dict(model_channels=16), **_CPU_PLATEAU),
+                duration=dict(epochs=_CPU_EPOCHS, snapshot_epochs=_CPU_SNAPS), res=8, res_grid=(8, 16),
+                grid={8: (50, 70, 100, 140, 200), 16: (30, 70)}, seeds=dict(ns=_CPU_N, seeds=(0, 1, 2), fresh=(3, 4)),
                 search=dict(n_start=40, growth=2., tol=1.3, max_runs=6, n_max=1280),
-                ns=_CPU_N, label_classes=dict(n=80, ns=_CPU_N, cs=(1, 2, 10, 40, 'unique')),
-                classes=dict(ns=_CPU_N, values=(1, 2, 5, 10)), width=dict(ns=_CPU_N, values=(16, 32)),
+                ns=_CPU_N, label_classes=dict(n=_CPU_N[-1], ns=_CPU_N, cs=(1, 2, 10, 'unique')),
+                classes=dict(ns=_CPU_N, values=(1, 2, 5, 10)), width=dict(ns=_CPU_N, values=(8, 16, 32)),
                 depth=dict(ns=_CPU_N, values=(1, 2)), time_embedding=dict(ns=_CPU_N, blocks=(1,)),
                 skips=dict(n=_CPU_N[-1], ns=_CPU_N, one=(), per_level=True, modes=('zero', 'remove'), grid_modes=('zero',), ncsnpp=False),
                 batch=dict(ns=_CPU_N, values=(64, 128)), weight_decay=dict(ns=_CPU_N, values=(0., 1e-1)),
                 ema=dict(ns=_CPU_N, values=(None, 0.)), intra_diversity=dict(ns=_CPU_N, values=(0., 1.), cls=5),
-                gap=dict(ns=(30, 50, 80), masks=('keep 8x8', 'keep 4x4'), held=200, noise=4),
-                els=dict(ns=(30, 50, 80), calibration=8, samples=64)),
+                gap=dict(ns=(50, 100, 200), masks=('keep 8x8', 'keep 4x4'), held=200, noise=4),
+                els=dict(ns=(50, 100, 200), calibration=8, samples=64)),
 }
+_L = (280, 560)     # the longer preset's factor grid: its 0.65M network memorizes about four times more images (the plateau scan)
+PRESETS['cpu-long'] = copy.deepcopy(PRESETS['cpu']) | dict(
+    about=PRESETS['cpu']['about'].replace('16 base channels (0.17M parameters)', '32 base channels (the 0.65M network)').replace(f"{_CPU_EPOCHS:,} epochs", "8,000 epochs")
+          + "; not run on this project's machines (days on 2 cores)",
+    train_kw={**PRESETS['cpu']['train_kw'], 'net_kwargs': {}}, duration=dict(epochs=8_000, snapshot_epochs=_CPU_SNAPS + (5656.9, 8000.)),
+    grid={8: (200, 280, 400, 560, 800), 16: (70, 140)}, seeds=dict(ns=_L, seeds=(0, 1, 2), fresh=(3, 4)), ns=_L,
+    search=dict(n_start=200, growth=2., tol=1.3, max_runs=6, n_max=5_120),
+    **{f: {**PRESETS['cpu'][f], 'ns': _L} for f in ('classes', 'depth', 'time_embedding', 'batch', 'weight_decay', 'ema', 'intra_diversity')},
+    label_classes={**PRESETS['cpu']['label_classes'], 'n': _L[-1], 'ns': _L}, width=dict(ns=_L, values=(16, 32, 64)),
+    skips={**PRESETS['cpu']['skips'], 'n': _L[-1], 'ns': _L}, gap={**PRESETS['cpu']['gap'], 'ns': (200, 400, 800)},
+    els={**PRESETS['cpu']['els'], 'ns': (200, 400, 800)})
 
 # %% ../nbs/09_presets.ipynb #p0000072
 PRESETS |= {
@@ -117,11 +131,13 @@ def run_duration(d:dict, # a preset's `duration`
                  n:int) -> dict: # the training-set size
     "Epochs and snapshot interval of a run of N images: the same epochs for every N (the paper's form) or the same images seen."
     epochs = float(d['epochs']) if 'epochs' in d else d['images'] / n
+    if 'snapshot_epochs' in d: return dict(epochs=epochs, snapshot_epochs=[float(e) for e in d['snapshot_epochs']])   # listed (log-spaced)
     return dict(epochs=epochs, snapshot_epochs=epochs / d['snapshots'] if 'snapshots' in d else d['snapshot_images'] / n)
 
 def budget_text(d:dict) -> str:
     "A preset's training budget in words, for pages and tables."
-    b = f"{d['epochs']:,} epochs per run" if 'epochs' in d else f"{d['images']:,} images seen per run (the same for every N)"
+    b = f"{d['epochs']:,} epochs per run (the same for every N)" if 'epochs' in d else f"{d['images']:,} images seen per run (the same for every N)"
+    if 'snapshot_epochs' in d: return b + f", {len(d['snapshot_epochs'])} log-spaced snapshots ({d['snapshot_epochs'][0]:g} to {d['snapshot_epochs'][-1]:,g} epochs)"
     return b + (f", {d['snapshots']} snapshots" if 'snapshots' in d else f", a snapshot every {d['snapshot_images']:,} images")
 
 # %% ../nbs/09_presets.ipynb #p0000014

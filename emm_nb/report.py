@@ -8,13 +8,15 @@ import csv, math
 from pathlib import Path
 import numpy as np
 from .cache import write_json, read_json, atomic_write
-from .emm import onset, wilson, EMMResult
+from .emm import onset, wilson, emm_at_budget, EMMResult
+from .inference import compare, holm, verdict
 from .presets import DIRECTION
 
 # %% auto #0
-__all__ = ['plot_memorization', 'emm_text', 'onset_epochs', 'emm_row', 'emm_order', 'ratio_row', 'note_row', 'save_results',
-           'factor_rows', 'mean_ratio', 'trend', 'plot_factor', 'summarise', 'load_results', 'agreement', 'measured',
-           'setting_text', 'summary_table', 'plot_summary']
+__all__ = ['ELASTIC', 'plot_memorization', 'emm_text', 'levelling', 'onset_epochs', 'emm_row', 'emm_order', 'ratio_row',
+           'note_row', 'save_results', 'elasticity', 'budget_check', 'factor_rows', 'mean_ratio', 'trend',
+           'plot_factor', 'summarise', 'load_results', 'agreement', 'measured', 'setting_text', 'verdicts',
+           'summary_table', 'plot_summary']
 
 # %% ../nbs/09b_report.ipynb #bd60cd8c
 def plot_memorization(curves:dict, # {label: EMMResult}
@@ -53,6 +55,16 @@ def emm_text(res:EMMResult) -> str:
     return f"{res.emm:.0f} [{lo}, {hi}]{grid}"
 
 # %% ../nbs/09b_report.ipynb #b0000013
+def levelling(curve:list, # a run's snapshots: dicts with 'epoch' and 'mem'
+              rise:float=0.02) -> dict:
+    "Where a run's memorization levels off: its best ratio (the plateau), whether the best rose less than `rise` over the last doubling of epochs, and the first epoch whose best-so-far is within `rise` of the end's."
+    pts = [c for c in curve if c.get('mem') is not None]
+    if not pts: return dict(plateau=None, levelled=False, epoch=None)
+    best = np.maximum.accumulate([c['mem'] for c in pts]); end = pts[-1]['epoch']
+    half = max((b for c, b in zip(pts, best) if c['epoch'] <= end / 2 * (1 + 1e-9)), default=0.)
+    first = next(c['epoch'] for c, b in zip(pts, best) if b >= best[-1] - rise)
+    return dict(plateau=float(best[-1]), levelled=bool(best[-1] - half < rise), epoch=float(first))
+
 def onset_epochs(runs:list) -> dict:
     "Epochs to first reach 90 % at each N (median over the runs that did; None where none did): tau_mem / N."
     out = {}
@@ -94,15 +106,42 @@ def save_results(out_dir, experiment:str, preset:str, rows:list, finding:str, ex
     return p
 
 # %% ../nbs/09b_report.ipynb #b0000006
+def elasticity(full:EMMResult, half:EMMResult) -> float|None:
+    "d log EMM / d log budget between half the training budget and the whole: about 0 where the EMM is capacity-bound; inf where half the budget memorizes 90 % nowhere."
+    if full.emm is None: return None
+    if half.emm is None: return math.inf if half.censored == '<' else None
+    return math.log(full.emm / half.emm) / math.log(2)
+
+def budget_check(study, cfg:dict, res:EMMResult) -> dict:
+    "A setting's EMM at half its budget (every run read at its snapshots up to half its epochs) and the elasticity: capacity-bound below 0.1."
+    rs = study.runs(cfg); nz = study.noise() if len({r['train_seed'] for r in rs}) == 1 else {}
+    half = emm_at_budget([(r['n'], r['curve'], r['k']) for r in rs], cfg['train']['epochs'] / 2, 'epochs', eps=study.eps, **nz)
+    e = elasticity(res, half)
+    return dict(emm_half=half.emm, half_text=emm_text(half), elasticity=e, capacity_bound=e is not None and e < ELASTIC)
+
+ELASTIC = 0.1   # an EMM whose elasticity to the budget is under this is capacity-bound
+
 def factor_rows(experiment:str, runs:dict, # {label: {N: result}} from `measure_grid`
                 values:dict, # {label: the knob's value}, for the summary
-                study) -> list: # the Study the runs came from
-    "Summary rows: each setting measured at two N or more gets its EMM from all its runs in the cache, else its ratio."
-    rows = []
+                study, # the Study the runs came from
+                arms:list|None=None) -> list: # the plan's arms: their reference and the paper's direction give each row its test
+    "Summary rows: each setting measured at two N or more gets its EMM from all its runs in the cache (with its budget check), else its ratio; each setting but the reference its test against the reference at equal N."
+    rows, by_lab = [], {a.label: a for a in arms or []}
+    ref = next((a for a in arms or [] if a.ref and a.label in runs), None)
+    ref_cfg = None if ref is None else next(iter(runs[ref.label].values()))['config']
     for lab, by_n in runs.items():
         pts = [by_n[n] for n in sorted(by_n)]
-        if len(pts) == 1: rows.append(ratio_row(experiment, lab, values[lab], pts[0], study.preset['name'])); continue
-        rows.append(emm_row(experiment, lab, values[lab], study.emm_of(pts[0]['config']), study.preset['name'], study.runs(pts[0]['config'])))
+        if len(pts) == 1: row = ratio_row(experiment, lab, values[lab], pts[0], study.preset['name'])
+        else:
+            res = study.emm_of(pts[0]['config'])
+            row = emm_row(experiment, lab, values[lab], res, study.preset['name'], study.runs(pts[0]['config']))
+            row['budget'] = budget_check(study, pts[0]['config'], res)
+        if lab in by_lab: row['expect'] = by_lab[lab].expect
+        if ref is not None and lab != ref.label:
+            a, b = study.counts(pts[0]['config']), study.counts(ref_cfg)
+            if set(a) & set(b):
+                nz = study.noise(); row['test'] = dict(compare(a, b, nz['phi'], nz['df']), reference=str(ref.label))
+        rows.append(row)
     return rows
 
 def mean_ratio(by_n:dict) -> float:
@@ -176,6 +215,24 @@ def setting_text(x:dict) -> str:
     on = x.get('onset_epochs') or {}                 # tau_mem / N: how fast each N of the setting reaches 90 %
     return x['text'] + (f" · 90 % after {', '.join(f'{v:.0f}' if v else '-' for v in on.values())} epochs at N = {'/'.join(on)}" if on else '')
 
+def verdicts(res:dict, # from `load_results`: every experiment's rows
+             alpha:float=0.05) -> dict:
+    "Each tested setting's verdict: its p-value Holm-adjusted over every comparison of the study, then budget-bound / agrees / opposite / more or less memorization / no detectable effect; written into the rows (`test.p_holm`, `verdict`)."
+    tested = [(n, s) for n, r in res.items() for s in r['settings'] if s.get('test')]
+    for (n, s), p in zip(tested, holm([s['test']['p'] for _, s in tested])):
+        s['test']['p_holm'] = p
+        ref = next((x for x in res[n]['settings'] if str(x['setting']) == s['test']['reference']), {})
+        bound = any(x.get('budget') is not None and not x['budget']['capacity_bound'] for x in (s, ref))
+        s['verdict'] = verdict(s['test'], s.get('expect'), bound, alpha)
+    return res
+
+def _elastic_text(x:dict) -> str:
+    "A row's elasticity to the budget, for the table."
+    b = x.get('budget')
+    if not b: return ''
+    e = b['elasticity']
+    return 'n/a' if e is None else ('inf' if math.isinf(e) else f"{e:.2f}") + ('' if b['capacity_bound'] else ' (budget-bound)')
+
 def summary_table(res:dict, # from `load_results`
                   presets:dict) -> str: # the presets' definitions (emm_nb.presets.PRESETS)
     "The summary table as markdown, led by the budget and seeds of the presets it comes from."
@@ -184,15 +241,22 @@ def summary_table(res:dict, # from `load_results`
     data = sorted({r.get('data') or 'CIFAR-10' for r in res.values()})
     lines = [f"Data: {', '.join(data)}. Budget: " + '; '.join(f"`{p}` preset, {budget_text(presets[p]['duration'])}, training seeds {list(presets[p]['seeds']['seeds'])}"
                                      for p in used)
-             + ". An EMM is read from a logistic curve fitted to every run of the setting, with a 95 % interval that includes the "
-             "run-to-run spread (dispersion pooled over the baseline's seeds); the grid's bracket of N is in brackets.", '',
-             '| factor | setting | ours [95 % interval] | paper direction | agrees |', '|---|---|---|---|---|']
+             + ". An EMM is read from a logistic curve in log N (with a ceiling where the likelihood asks for one) fitted to every run "
+             "of the setting, with a 95 % profile-likelihood interval that carries the seed dispersion's own uncertainty; the grid's "
+             "bracket of N is in brackets. Elasticity: d log EMM / d log budget between half the budget and the whole (under 0.1: "
+             "capacity-bound). Each setting is tested against the experiment's reference at equal N (difference of ratios, "
+             "p-value Holm-adjusted over the whole study); no verdict rests on a budget-bound EMM.", '',
+             '| factor | setting | ours [95 % interval] | elasticity | vs reference: difference, Holm p | verdict | paper direction |',
+             '|---|---|---|---|---|---|---|']
+    verdicts(res)
     for name, r in res.items():                      # one line per setting; the factor's own cells on its first line
         note = f" **{r['note']}**" if r.get('note') else ''
-        head = (f"**{name}** ({measured(r)}, {r['preset']})", note, r['direction'], agreement(r))
+        head = (f"**{name}** ({measured(r)}, {r['preset']})", note, r['direction'])
         for i, x in enumerate(r['settings']):
-            f, n, d, a = head if i == 0 else ('',) * 4
-            lines.append(f"| {f} | {x['setting']} | {setting_text(x)}{n} | {d} | {a} |")
+            f, n, d = head if i == 0 else ('',) * 3
+            t = x.get('test')
+            vs = f"{100 * t['diff']:+.1f} pts vs {t['reference']}, p = {t['p_holm']:.2g}" if t else ''
+            lines.append(f"| {f} | {x['setting']} | {setting_text(x)}{n} | {_elastic_text(x)} | {vs} | {x.get('verdict', '')} | {d} |")
     return '\n'.join(lines)
 
 # %% ../nbs/09b_report.ipynb #b0000012

@@ -272,20 +272,35 @@ def grid(self:Study, res:int|None=None) -> tuple:
 
 # %% ../nbs/09_study.ipynb #s0000006
 @patch
-def dispersion(self:Study) -> float:
-    "Run-to-run dispersion of the ratio, pooled over the baseline's repeated seeds (its runs are trained first if missing)."
+def noise(self:Study) -> dict:
+    "The baseline's noise model, which settings with one seed per N borrow: the seed dispersion phi and its degrees of freedom, the curve's ceiling (None: plain) and the lowest ceiling its runs admit."
     if self._phi is None:
-        pts = self.baseline()
-        self._phi = pooled_dispersion([([p['n'] for p in pts], [p['ratio'] for p in pts], [p['k'] for p in pts])])[0]
+        pts = self.baseline()                    # its runs are trained first if missing
+        f = emm_fit([p['n'] for p in pts], [p['ratio'] for p in pts], [p['k'] for p in pts], self.eps).fit
+        self._phi = dict(phi=f['phi'], df=f['dof'], ceiling=f['c'] if f['model'] == 'ceiling' else None, ceiling_lo=f['c_lo'])
     return self._phi
 
 @patch
+def dispersion(self:Study) -> float:
+    "Run-to-run dispersion of the ratio: the baseline's repeated seeds (see `noise`)."
+    return self.noise()['phi']
+
+@patch
 def emm_of(self:Study, cfg:dict) -> EMMResult:
-    "One setting, one EMM: the fitted curve over every run of `cfg`'s setting in the cache, with the study's dispersion."
-    phi = self.dispersion()                      # first: the baseline's runs are all finished after it
+    "One setting, one EMM: the fitted curve over every run of `cfg`'s setting in the cache; a setting without repeated seeds borrows the baseline's noise model."
+    nz = self.noise()                            # first: the baseline's runs are all finished after it
     rs = self.runs(cfg)
     if not rs: raise StudyError(f"no finished run of this setting in {self.cache.root}: measure it first")
-    return emm_fit([r['n'] for r in rs], [r['ratio'] for r in rs], [r['k'] for r in rs], self.eps, phi=phi)
+    own = len({r['train_seed'] for r in rs}) > 1
+    return emm_fit([r['n'] for r in rs], [r['ratio'] for r in rs], [r['k'] for r in rs], self.eps, **({} if own else nz))
+
+@patch
+def counts(self:Study, cfg:dict) -> dict:
+    "A setting's memorized counts pooled over its finished runs (every study seed) at each N: {N: (memorized, samples)}."
+    out = {}
+    for r in self.runs(cfg):
+        m, k = out.get(r['n'], (0, 0)); out[r['n']] = (m + round(r['ratio'] * r['k']), k + r['k'])
+    return out
 
 @patch
 def emm(self:Study, **setting) -> EMMResult:

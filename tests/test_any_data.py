@@ -74,7 +74,7 @@ def test_data_identity_in_run_ids(mnist_dir, tmp_path):
     assert 'data' not in cifar.config(20) and study_data('cifar10') is None
     padded = Study('smoke', tmp_path, data=dict(spec=str(mnist_dir), size=32, fit='pad'))
     assert len({cifar.cache.id(cifar.config(20)), mn.cache.id(mn.config(20)), padded.cache.id(padded.config(20))}) == 3
-    assert Study('cpu', tmp_path).cache.id(Study('cpu', tmp_path).config(50)) == 'res8-n50-labelsnone-2490cb4c1b9d'
+    assert Study('cpu', tmp_path).cache.id(Study('cpu', tmp_path).config(50)) == 'res8-n50-labelsnone-75d13cbd7d8b'
 
 
 @pytest.mark.parametrize('args, message', [
