@@ -1,7 +1,7 @@
 """Benchmark the closed-form optimum's sampler and the exact top-2 nearest-neighbour search.
 
-    python bench/optimal.py                 # CPU sizes (N=1,000 at 32x32, 200 samples)
-    python bench/optimal.py --device cuda   # the GPU goals: 10,000 samples vs all 50,000 images (< 10 s on an H100)
+    python bench/optimal.py --device cpu    # CPU sizes (N=1,000 at 32x32, 200 samples)
+    python bench/optimal.py                 # on the first GPU if there is one: the GPU goals: 10,000 samples vs all 50,000 images (< 10 s on an H100)
                                             # and top-2 for 10,000 x 50,000 (< 1 s)
 Prints one line per measurement; needs torch + numpy + the data (EMM_DATA or --root), nothing else.
 """
@@ -9,6 +9,7 @@ import argparse, time
 import torch
 from emm_nb.data import cifar10_subset, load_cifar10
 from emm_nb.optimal import OptimalDenoiser
+from emm_nb.training import local_device
 from emm_nb.sampling import generate
 from emm_nb.metrics import ReferenceSet, memorization
 
@@ -20,7 +21,7 @@ def timed(f, dev):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--device', default='cpu')
+    p.add_argument('--device', default=None, help="'cuda', 'cuda:N' or 'cpu' (default: the first GPU if there is one, else the CPU)")
     p.add_argument('--root', default=None, help='CIFAR-10 folder (default: EMM_DATA)')
     p.add_argument('--n-train', type=int, default=None, help='default: 1,000 on CPU, 50,000 on GPU')
     p.add_argument('--n-samples', type=int, default=None, help='default: 200 on CPU, 10,000 on GPU')
@@ -29,6 +30,7 @@ def main():
     p.add_argument('--dtype', default='float64', choices=['float64', 'float32'])
     p.add_argument('--synthetic', action='store_true', help='random uint8 images instead of CIFAR-10 (timing only, e.g. on a machine without the data)')
     a = p.parse_args()
+    a.device = str(local_device(a.device))
     gpu = torch.device(a.device).type == 'cuda'
     n_train = a.n_train or (50_000 if gpu else 1_000)
     n_samples = a.n_samples or (10_000 if gpu else 200)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from emm_nb.data import Subset, DataError, cifar10_subset
 from emm_nb.metrics import memorization
-from emm_nb.training import TrainConfig, Trainer, train, _precision
+from emm_nb.training import TrainConfig, Trainer, train, _precision, local_device
 from emm_nb.memeval import MemEval
 
 
@@ -157,7 +157,7 @@ def profile(dev, steps=20, res=8, top=12):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--quick', action='store_true', help='toy sizes for a CPU smoke test')
-    p.add_argument('--device', default=None, help="default: cuda if available, else cpu")
+    p.add_argument('--device', default=None, help="'cuda' (this process's GPU), 'cuda:N' or 'cpu' (default: the first GPU if there is one)")
     p.add_argument('--batch', type=int, help='training batch (default 256; quick: 64)')
     p.add_argument('--steps', type=int, help='timed training steps (default 30; quick: 10)')
     p.add_argument('--precisions', default='fp32,tf32,bf16')
@@ -176,7 +176,7 @@ def main(argv=None):
     p.add_argument('--profile', action='store_true', help="--cpu-preset: also print the top ops of today's 8x8 step")
     p.add_argument('--out', help='write the results as JSON here')
     a = p.parse_args(argv)
-    dev = torch.device(a.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    dev = local_device(a.device)                     # None: the first GPU if there is one (or LOCAL_RANK's), else the CPU
     q = a.quick
     net, res = ('tiny', 8) if q or a.cpu_preset else ('ddpmpp', 32)
     batch, steps = a.batch or (64 if q or a.cpu_preset else 256), a.steps or (10 if q else 30)
