@@ -125,9 +125,9 @@ def holm(ps) -> list:
 def verdict(cmp:dict, # `compare` of a setting against its reference, with `p_holm` added
             expect:int|None, # the paper's direction: +1 the setting memorizes more than the reference, -1 less, None: no direction
             budget_bound:bool=False, alpha:float=0.05) -> str:
-    "The verdict words: budget-bound / agrees / opposite / more (less) memorization (no direction to check) / no detectable effect."
-    if budget_bound: return 'budget-bound'
+    "The verdict words: no detectable effect (with the smallest effect the design detects) / budget-bound (a direction that rests on a budget-bound EMM) / agrees / opposite / more (less) memorization (no direction to check)."
     if cmp['p_holm'] >= alpha: return f"no detectable effect (detects {100 * cmp['detectable']:.0f} points)"
+    if budget_bound: return 'budget-bound'
     sign = 1 if cmp['diff'] > 0 else -1
     if expect is None: return 'more memorization' if sign > 0 else 'less memorization'
     return 'agrees' if sign == expect else 'opposite'

@@ -14,9 +14,9 @@ from .presets import DIRECTION
 
 # %% auto #0
 __all__ = ['ELASTIC', 'plot_memorization', 'emm_text', 'levelling', 'onset_epochs', 'emm_row', 'emm_order', 'ratio_row',
-           'note_row', 'save_results', 'elasticity', 'budget_check', 'factor_rows', 'mean_ratio', 'trend',
-           'plot_factor', 'summarise', 'load_results', 'agreement', 'measured', 'setting_text', 'verdicts',
-           'summary_table', 'plot_summary']
+           'note_row', 'save_results', 'load_plateau_scan', 'plot_plateau_scan', 'plateau_scan_table', 'elasticity',
+           'budget_check', 'factor_rows', 'mean_ratio', 'trend', 'plot_factor', 'summarise', 'load_results',
+           'agreement', 'measured', 'setting_text', 'verdicts', 'summary_table', 'plot_summary']
 
 # %% ../nbs/09b_report.ipynb #bd60cd8c
 def plot_memorization(curves:dict, # {label: EMMResult}
@@ -105,6 +105,46 @@ def save_results(out_dir, experiment:str, preset:str, rows:list, finding:str, ex
                        settings=rows, **(extra or {})))
     return p
 
+# %% ../nbs/09b_report.ipynb #scan0001
+def load_plateau_scan(path=None) -> dict|None:
+    "The plateau scan's results (`tools/plateau_scan.py`): nbs/experiments/data_size/plateau_scan.json, or None where it is not installed."
+    from emm_nb.runner import notebooks_dir
+    p = Path(path) if path else notebooks_dir() / 'experiments' / 'data_size' / 'plateau_scan.json'
+    return read_json(p) if p.exists() else None
+
+def plot_plateau_scan(scan:dict):
+    "Three panels: each run's best ratio so far against epochs, the plateau against N, and the epoch each run came within 2 points of it."
+    import matplotlib.pyplot as plt
+    chs = sorted({r['channels'] for r in scan['runs']})
+    fig, axs = plt.subplots(1, 3, figsize=(11, 3.3))
+    for j, ch in enumerate(chs):
+        rs = sorted((r for r in scan['runs'] if r['channels'] == ch), key=lambda r: r['n'])
+        for i, r in enumerate(rs):
+            ep = [c['epoch'] for c in r['curve']]; best = np.maximum.accumulate([100 * c['mem'] for c in r['curve']])
+            axs[0].plot(ep, best, ['-', '--', ':'][j % 3], c=plt.cm.viridis(i / max(1, len(rs) - 1)), lw=1, label=f"N={r['n']}" if j == len(chs) - 1 else None)
+        lv = [levelling(r['curve']) for r in rs]
+        axs[1].plot([r['n'] for r in rs], [100 * v['plateau'] for v in lv], 'o-', c=f'C{j}', ms=4, label=f"{ch} ch ({rs[0]['params'] / 1e6:.2f}M)")
+        for r, v in zip(rs, lv): axs[2].plot([r['n']], [v['epoch']], 'o', c=f'C{j}', ms=5, mfc=f'C{j}' if v['levelled'] else 'none')
+    axs[0].set_xscale('log'); axs[0].set_xlabel('epochs'); axs[0].set_ylabel('best ratio so far (%)'); axs[0].legend(fontsize=6, ncol=2)
+    axs[0].set_title(f"solid / dashed / dotted: {' / '.join(f'{c} ch' for c in chs)}", fontsize=8)
+    axs[1].axhline(90, c='gray', ls='--', lw=1); axs[1].set_xscale('log'); axs[1].set_xlabel('N'); axs[1].set_ylabel('best ratio (%)')
+    axs[1].legend(fontsize=7); axs[1].set_title('best ratio over the run', fontsize=9)
+    axs[2].set_xscale('log'); axs[2].set_yscale('log'); axs[2].set_xlabel('N'); axs[2].set_ylabel('epochs')
+    axs[2].set_title('within 2 points of the best (open: still rising)', fontsize=9)
+    return fig
+
+def plateau_scan_table(scan:dict, plateau:float|None=None, after:float=0.) -> str:
+    "The scan as a markdown table: per run its best ratio, whether it levelled off, when, its epochs, and where the plateau stop (`plateau`, `after`) would have ended it."
+    from emm_nb.training import plateau_reached
+    def stop(curve):
+        if plateau is None: return '-'
+        i = next((i for i in range(1, len(curve) + 1) if plateau_reached(curve[:i], plateau, after)), None)
+        return 'never' if i is None else f"{curve[i - 1]['epoch']:.0f}, {100 * max(c['mem'] for c in curve[:i]):.1f} %"
+    rows = sorted(scan['runs'], key=lambda r: (r['channels'], r['n']))
+    return ('| base channels | N | epochs | best ratio | levelled off | within 2 points at | plateau stop: epoch, best | img/s |\n|---|---|---|---|---|---|---|---|\n'
+            + '\n'.join(f"| {r['channels']} | {r['n']} | {r['curve'][-1]['epoch']:,.0f} | {100 * v['plateau']:.1f} % | {'yes' if v['levelled'] else 'no'} | "
+                        f"{v['epoch']:,.0f} | {stop(r['curve'])} | {r['img_per_s']:.0f} |" for r in rows for v in [levelling(r['curve'])]))
+
 # %% ../nbs/09b_report.ipynb #b0000006
 def elasticity(full:EMMResult, half:EMMResult) -> float|None:
     "d log EMM / d log budget between half the training budget and the whole: about 0 where the EMM is capacity-bound; inf where half the budget memorizes 90 % nowhere."
@@ -126,9 +166,12 @@ def factor_rows(experiment:str, runs:dict, # {label: {N: result}} from `measure_
                 study, # the Study the runs came from
                 arms:list|None=None) -> list: # the plan's arms: their reference and the paper's direction give each row its test
     "Summary rows: each setting measured at two N or more gets its EMM from all its runs in the cache (with its budget check), else its ratio; each setting but the reference its test against the reference at equal N."
-    rows, by_lab = [], {a.label: a for a in arms or []}
-    ref = next((a for a in arms or [] if a.ref and a.label in runs), None)
-    ref_cfg = None if ref is None else next(iter(runs[ref.label].values()))['config']
+    from emm_nb.study import setting_key        # at call time: importing the study (and torch) stays out of a plain summary
+    rows = []
+    arm_of = lambda cfg: next((a for a in arms or [] if a.ns and setting_key(study.config(a.ns[0], **a.setting)) == setting_key(cfg)), None)
+    ref = next((a for a in arms or [] if a.ref and a.ns), None)       # its runs: from the cache, whatever the page calls it
+    ref_cfg = None if ref is None else study.config(ref.ns[0], **ref.setting)
+    ref_lab = None if ref is None else next((lab for lab, v in runs.items() if setting_key(next(iter(v.values()))['config']) == setting_key(ref_cfg)), str(ref.label))
     for lab, by_n in runs.items():
         pts = [by_n[n] for n in sorted(by_n)]
         if len(pts) == 1: row = ratio_row(experiment, lab, values[lab], pts[0], study.preset['name'])
@@ -136,11 +179,11 @@ def factor_rows(experiment:str, runs:dict, # {label: {N: result}} from `measure_
             res = study.emm_of(pts[0]['config'])
             row = emm_row(experiment, lab, values[lab], res, study.preset['name'], study.runs(pts[0]['config']))
             row['budget'] = budget_check(study, pts[0]['config'], res)
-        if lab in by_lab: row['expect'] = by_lab[lab].expect
-        if ref is not None and lab != ref.label:
+        if (arm := arm_of(pts[0]['config'])) is not None: row['expect'] = arm.expect
+        if ref is not None and setting_key(pts[0]['config']) != setting_key(ref_cfg):
             a, b = study.counts(pts[0]['config']), study.counts(ref_cfg)
             if set(a) & set(b):
-                nz = study.noise(); row['test'] = dict(compare(a, b, nz['phi'], nz['df']), reference=str(ref.label))
+                nz = study.noise(); row['test'] = dict(compare(a, b, nz['phi'], nz['df']), reference=str(ref_lab))
         rows.append(row)
     return rows
 
