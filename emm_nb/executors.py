@@ -4,15 +4,17 @@
 
 # %% ../nbs/09a_executors.ipynb #6285ae02
 from __future__ import annotations
-import multiprocessing as mp, os, threading, time, traceback
+import multiprocessing as mp, os, signal, threading, time, traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 import torch
+from .training import ConfigError, resolve_device
+
 
 # %% auto #0
 __all__ = ['EXECUTORS', 'SLURM_DEFAULTS', 'ExecutorError', 'failure_text', 'run_local', 'echo_job', 'visible_devices',
-           'auto_devices', 'cpu_threads', 'run_pool', 'slurm_executor', 'run_slurm']
+           'check_device', 'auto_devices', 'cpu_threads', 'run_pool', 'stop_pool', 'slurm_executor', 'run_slurm']
 
 # %% ../nbs/09a_executors.ipynb #6587f57a
 EXECUTORS = ('auto', 'local', 'pool', 'slurm')
@@ -62,12 +64,16 @@ def visible_devices(devices:str|list|None=None, # 'cuda:0,cuda:1' / ['cpu', 'cpu
         return [f'cuda:{i}' for i in range(n)]
     ds = [d.strip() for d in devices.split(',')] if isinstance(devices, str) else [str(d).strip() for d in devices]
     if not ds or not all(ds): raise ExecutorError(f"empty device in {devices!r}")
-    for d in ds:
-        try: dev = torch.device(d)
-        except (RuntimeError, ValueError) as e: raise ExecutorError(f"bad device {d!r}: {e}") from None
-        if dev.type == 'cuda' and dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ExecutorError(f"device {d!r} is not visible: torch sees {torch.cuda.device_count()} GPU(s)")
+    for d in ds: check_device(d)
     return ds
+
+def check_device(device:str|None, # 'cpu', 'cuda', 'cuda:1', 'mps'; None: the default (a GPU if there is one)
+                ) -> str|None:
+    "A device this machine has (the rule of `emm_nb.training.resolve_device`), or an `ExecutorError` saying why not."
+    if device is None: return None
+    try: resolve_device(device, torch.cuda.device_count(), mps=torch.backends.mps.is_available())
+    except ConfigError as e: raise ExecutorError(str(e)) from None
+    return device
 
 def auto_devices(n_tasks:int) -> list[str]:
     "The runner's default workers: one per GPU, or on a machine without one, one per CPU core (at most one per task)."
@@ -101,6 +107,7 @@ def _exit_with(parent:int):
 def _take_device(devices, threads:int, parent:int):
     "A pool worker's initializer: watch the parent, take one device of the queue (a GPU masked as the only one visible) and the thread share."
     global _DEVICE
+    signal.signal(signal.SIGINT, signal.SIG_IGN)       # Ctrl-C is the study's to handle: it stops the pool (see `run_pool`)
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     _DEVICE = devices.get()
     if _DEVICE.startswith('cpu'):
@@ -123,15 +130,25 @@ def run_pool(fn, # fn(task, device) -> dict, a module-level function
     queue = ctx.Queue()                                # handed to each worker as it starts (no manager process)
     for d in devices: queue.put(d)
     out = [None] * len(tasks)
-    with ProcessPoolExecutor(len(devices), mp_context=ctx, initializer=_take_device,
-                             initargs=(queue, cpu_threads(devices), os.getpid())) as pool:
+    pool = ProcessPoolExecutor(len(devices), mp_context=ctx, initializer=_take_device, initargs=(queue, cpu_threads(devices), os.getpid()))
+    try:
         futures = {pool.submit(_on_worker, fn, t): i for i, t in enumerate(tasks)}
         for f in as_completed(futures):
             i = futures[f]
             try: out[i] = f.result()
             except BrokenProcessPool: out[i] = dict(status='failed: a worker process died (killed, or out of memory)')
             if on_done: on_done(i, tasks[i], out[i])
+    except BaseException:                              # Ctrl-C (KeyboardInterrupt) or an error here: stop at once
+        stop_pool(pool); raise
+    pool.shutdown()
     return out
+
+def stop_pool(pool:ProcessPoolExecutor) -> None:
+    "Drop the queued tasks and end the workers now (a run being trained resumes from its last checkpoint)."
+    procs = list((pool._processes or {}).values())     # the pool's worker processes (a stable private attribute)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs: p.terminate()
+    for p in procs: p.join()
 
 # %% ../nbs/09a_executors.ipynb #9337a38d
 SLURM_DEFAULTS = dict(timeout_min=24 * 60, gpus_per_node=1, cpus_per_task=8, name='emm_study')

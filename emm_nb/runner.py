@@ -4,24 +4,28 @@
 
 # %% ../nbs/09d_runner.ipynb #d0000003
 from __future__ import annotations
-import argparse, json, logging, os, sys, time
+import argparse, json, logging, os, shlex, shutil, signal, sys, tempfile, threading, time
 from pathlib import Path
+import torch
 import emm_nb
 from . import executors as ex
-from .cache import write_json, read_json
-from .data import data_root
-from .emm import check_eps
+from .cache import write_json, read_json, move_aside, canonical_json, run_id, DamagedFile
+from .data import data_root, DataError
+from .params import check_params
 from .presets import PRESETS, StudyError, get_preset
-from .study import Study, run_settings, train_run, study_data, data_name
-from .training import parse_value
+from .study import Study, SLUG, run_settings, train_run, study_data, data_name
+from .networks import make_net
+from .training import TrainConfig, ConfigError, network_kwargs, parse_value
 from .experiments import plan, plan_params, planned_configs
 from .report import summarise
 from .sources import DATASETS, FIT_RULES
 
+
 # %% auto #0
-__all__ = ['NBS', 'EXPERIMENTS', 'HEADLINE', 'SUMMARY', 'RUNNER_PARAMS', 'NEEDS', 'notebooks_dir', 'notebook', 'notebook_params',
-           'check_request', 'usable', 'check_data', 'run_cost', 'planned', 'plan_runs', 'check_plans', 'train_task',
-           'run_notebook', 'notebook_task', 'check_dataset', 'choose_factors', 'run_study', 'main']
+__all__ = ['NBS', 'EXPERIMENTS', 'HEADLINE', 'SUMMARY', 'RUNNER_PARAMS', 'NEEDS', 'RESULTS_KEYS', 'SUMMARY_FILES',
+           'notebooks_dir', 'notebook', 'notebook_params', 'check_request', 'usable', 'check_data', 'run_cost',
+           'planned', 'plan_runs', 'check_plans', 'train_task', 'check_runs', 'check_output', 'run_notebook',
+           'verified', 'notebook_task', 'check_dataset', 'choose_factors', 'run_study', 'main']
 
 # %% ../nbs/09d_runner.ipynb #9db507a3
 def notebooks_dir() -> Path:
@@ -55,18 +59,16 @@ def check_request(preset:str, factors:list, out:Path, params:dict, nbs:Path=NBS)
     if not factors: raise StudyError("no factor selected")
     if bad := [f for f in factors if f not in EXPERIMENTS]: raise StudyError(f"unknown factor(s) {bad}: choose from {', '.join(EXPERIMENTS)}")
     out = Path(out)
-    if out.exists() and not out.is_dir(): raise StudyError(f"output folder {out} exists and is a file")
+    try: is_file = out.exists() and not out.is_dir()
+    except OSError as e: raise StudyError(f"output folder {out} cannot be used ({e.strerror})") from None
+    if is_file: raise StudyError(f"output folder {out} exists and is a file")
     if nbs.resolve() in [out.resolve(), *out.resolve().parents]: raise StudyError(f"output folder {out} is inside nbs/: nbdev would test and render it")
     todo = [(f, notebook(f, nbs)) for f in factors]
     if missing := [str(p) for _, p in todo if not p.exists()]: raise StudyError(f"experiment notebooks not found: {missing}")
     if bad := [k for k in params if k in RUNNER_PARAMS]: raise StudyError(f"parameter(s) {bad} are set by the runner: use --preset/--out/--device")
     declared = set().union(*(notebook_params(p) for _, p in todo))
     if bad := sorted(set(params) - declared): raise StudyError(f"unknown parameter(s) {bad}: the selected notebooks declare {sorted(declared - set(RUNNER_PARAMS))}")
-    if 'eps' in params:
-        try: check_eps(params['eps'])
-        except ValueError as e: raise StudyError(str(e)) from None
-    for k, v in params.items():
-        if isinstance(v, (list, tuple)) and len(v) == 0: raise StudyError(f"empty grid: parameter {k} is an empty list")
+    for f, nb in todo: check_params(f, {k: v for k, v in params.items() if k in notebook_params(nb)})   # declared kinds (emm_nb.params)
     return todo
 
 def usable(factor:str, dataset:dict|None) -> str|None:
@@ -94,27 +96,68 @@ def run_cost(cfg:dict) -> float:
 
 def planned(study:Study, factor:str, params:dict) -> list[dict]:
     "The run configurations of one experiment's plan, from the request's parameters that its plan reads."
-    try: return planned_configs(study, plan(factor, study, **{k: v for k, v in params.items() if k in plan_params(factor)}))
-    except (StudyError, ValueError) as e: raise StudyError(f"{factor}: {e}") from None
+    given = {k: v for k, v in params.items() if k in plan_params(factor)}
+    try: return planned_configs(study, plan(factor, study, **given))
+    except (StudyError, ValueError) as e: raise StudyError(f"{_label(factor, given)}: {e}") from None
 
-def plan_runs(preset:str, factors:list, params:dict, cache_dir:str|Path, data=None) -> list[dict]:
-    "The runs the experiments need and the cache lacks, each once, the most costly first."
+def _label(factor:str, given:dict) -> str: return factor + (f" ({', '.join(f'{k}={v!r}' for k, v in given.items())})" if given else '')
+
+def plan_runs(preset:str, factors:list, params:dict, cache_dir:str|Path, data=None,
+              counts:dict|None=None, # if given, gets `reused`: the planned runs the cache holds
+             ) -> list[dict]:
+    "The runs the experiments need and the cache lacks (or holds damaged), each once, the most costly first."
     study, cfgs = Study(preset, cache_dir, progress=False, data=data), {}
     for c in (c for f in factors for c in planned(study, f, params)): cfgs.setdefault(study.cache.id(c), c)
-    return sorted((c for c in cfgs.values() if study.cache.state(c) != 'finished'), key=run_cost, reverse=True)
+    todo = sorted((c for c in cfgs.values() if study.cache.state(c) != 'finished'), key=run_cost, reverse=True)
+    if counts is not None: counts['reused'] = len(cfgs) - len(todo)
+    return todo
 
-def check_plans(preset:str, factors:list, params:dict, data=None) -> None:
-    "Refuse, before anything is written, a request whose parameters an experiment's plan rejects (e.g. N not a multiple of C)."
-    import tempfile as tf
-    with tf.TemporaryDirectory() as tmp:
-        study = Study(preset, tmp, progress=False, data=data)
-        for f in factors: planned(study, f, params)
+def check_plans(preset:str, factors:list, params:dict, data=None) -> dict:
+    "Refuse, before anything is written, a request whose runs cannot train (see `check_runs`); returns {run id: bytes it will write}."
+    with tempfile.TemporaryDirectory() as tmp:
+        study, sets, need = Study(preset, tmp, progress=False, data=data), {}, {}
+        for f in factors: need |= check_runs(study, _label(f, {k: v for k, v in params.items() if k in plan_params(f)}), planned(study, f, params), sets)
+    return need
 
 def train_task(task:dict, device:str|None=None) -> dict:
     "A worker's job: one run into the cache."
     t0 = time.time()
     r = train_run(task['config'], task['cache'], device, task.get('settings'))
     return dict(status='ok', ratio=r['ratio'], wall_s=time.time() - t0)
+
+# %% ../nbs/09d_runner.ipynb #d0000017
+def _data_key(cfg:dict) -> str: return canonical_json({k: v for k, v in cfg.items() if k not in ('train', 'budget')})
+
+def check_runs(study:Study, factor:str, cfgs:list[dict], sets:dict) -> dict:
+    "Build every planned run's training set (`sets` caches them) and network (on the meta device, no memory) now, not in a worker minutes later."
+    need, size = {}, (study.dataset or {}).get('size')
+    for c in cfgs:
+        where = f"{factor}: the run at N={c['n']}, {c['res']}x{c['res']}"
+        if size and c['res'] > size:
+            raise StudyError(f"{where}: --data-size {size} is below the resolution the {study.preset['name']} preset trains at: use --data-size {c['res']} or more")
+        try:
+            if (k := _data_key(c)) not in sets: sets[k] = study.data(c)
+            d = sets[k]
+        except (DataError, StudyError) as e: raise StudyError(f"{where}: {e}") from None
+        tc = TrainConfig.from_dict(c['train'])
+        try:
+            tc.check(d)
+            with torch.device('meta'): n_params = sum(p.numel() for p in make_net(tc.net, **network_kwargs(tc, d)).parameters())
+        except (ConfigError, ValueError, TypeError, ZeroDivisionError, RuntimeError) as e:
+            raise StudyError(f"{where}: its network ({tc.net}, {tc.net_kwargs}) cannot be built: {e}") from None
+        need[run_id(c, SLUG)] = 16 * n_params + 2**20     # checkpoint: weights, EMA and Adam's two moments in fp32; logs
+    return need
+
+def check_output(out:Path, need:int) -> None:
+    "Refuse an output folder that cannot be written, or lacks the `need` bytes the new runs' checkpoints take, before training."
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out, prefix='.probe-'); os.close(fd); os.unlink(probe)
+    except OSError as e:
+        raise StudyError(f"output folder {out} cannot be written ({e.strerror}): make it writable or choose another --out") from None
+    if (free := shutil.disk_usage(out).free) < need:
+        raise StudyError(f"output folder {out} has {free / 2**20:.0f} MiB free and the runs to train need about {need / 2**20:.0f} MiB: "
+                         "free some space or choose another --out")
 
 # %% ../nbs/09d_runner.ipynb #72f02b5e
 class _RunnerParams(logging.Filter):
@@ -129,19 +172,34 @@ def run_notebook(nb:Path, out_nb:Path, params:dict, cwd:Path) -> None:
     pm.execute_notebook(str(nb), str(out_nb), parameters=params, cwd=str(cwd), kernel_name='python3', progress_bar=False,
                         log_output=False)
 
+RESULTS_KEYS = ('experiment', 'settings')   # what a results.json must hold to count
+
+def verified(f:Path, keys:tuple|None, log, then:str='it is computed again') -> dict|None:
+    "A result file's content if it passes its check (see `emm_nb.cache.read_json`); a damaged one is moved aside, saying so: None."
+    try: return read_json(f, keys) if f.exists() else None
+    except DamagedFile as e: log(f"{e}: moved aside to {move_aside(f).name}; {then}")
+
 def notebook_task(task:dict, # factor, nb, dir, params: one experiment notebook of a study
                   device:str|None=None, # the worker's device (None: the task's own, else the notebook's default)
                  ) -> dict:
-    "Execute one experiment notebook, in this process, a pool worker or a cluster job; returns its status."
+    "Execute one experiment notebook, in this process, a pool worker or a cluster job; returns its status. A failing run keeps the previous results."
     t0, d, nb = time.time(), Path(task['dir']), Path(task['nb'])
     p = dict(task['params'])
     if (device := device or task.get('device')) is not None: p['device'] = device
-    (d / 'results.json').unlink(missing_ok=True)
+    keep = d / '.previous'; keep.mkdir(exist_ok=True)
+    for n in ('results.json', 'params.json', nb.name):        # set aside: restored if this run fails
+        if (d / n).exists(): os.replace(d / n, keep / n)
     try:
         run_notebook(nb, d / nb.name, p, d)
-        write_json(d / 'params.json', task['params'])      # written last: marks the notebook done for a resumed study
-        status = 'ok'
-    except Exception as e: status = 'failed: ' + ex.failure_text(e)
+        res = read_json(d / 'results.json', RESULTS_KEYS)        # the notebook wrote a whole result...
+        write_json(d / 'results.json', res, checksum=True)      # ...sealed with its checksum
+        write_json(d / 'params.json', task['params'], checksum=True)   # written last: marks the notebook done for a resumed study
+        status = 'ok'; shutil.rmtree(keep)
+    except Exception as e:
+        status = 'failed: ' + ex.failure_text(e)
+        if (d / nb.name).exists(): os.replace(d / nb.name, d / f'{nb.stem}.failed.ipynb')
+        (d / 'results.json').unlink(missing_ok=True)
+        for f in keep.iterdir(): os.replace(f, d / f.name)
     return dict(status=status, device=device, pid=os.getpid(), wall_s=time.time() - t0)
 
 # %% ../nbs/09d_runner.ipynb #d0000012
@@ -153,6 +211,7 @@ def _executor(executor:str, device, devices, slurm:dict|None, n_tasks:int) -> tu
     if slurm and executor != 'slurm': raise StudyError("slurm options are for --executor slurm")
     if executor == 'pool' and device is not None: raise StudyError("--device is not for --executor pool: each worker uses its own (see --devices)")
     try:
+        ex.check_device(device)
         if executor == 'pool': devices = ex.visible_devices(devices)
         if executor == 'slurm':
             import tempfile as tf
@@ -177,24 +236,29 @@ def _notebook_tasks(todo:list, out:Path, preset:str, params:dict, device, log, d
         d = out / f; d.mkdir(exist_ok=True)
         p = {k: v for k, v in params.items() if k in notebook_params(nb)}
         p.update(preset=preset, out_dir=str(d.resolve()), cache_dir=str((out / 'runs').resolve()), **({} if data is None else dict(data=data)))
-        if (d / 'results.json').exists() and (d / 'params.json').exists() and read_json(d / 'params.json') == json.loads(json.dumps(p)):
+        done = verified(d / 'results.json', RESULTS_KEYS, log, f"the {f} notebook runs again")
+        if done and verified(d / 'params.json', None, log, f"the {f} notebook runs again") == json.loads(json.dumps(p)):
             log(f"[{i}/{len(todo)}] {f}: already done, skipped"); status[f] = 'skipped'; continue
         tasks.append(dict(factor=f, nb=str(nb), dir=str(d.resolve()), params=p, device=device, i=i, of=len(todo)))
     return tasks, status
 
-def _train_planned(preset, factors, params, out, executor, device, devices, slurm, log, data=None) -> dict:
-    "Step 2: every run the experiments need, trained once; returns the count and the failures."
+def _train_planned(preset, factors, params, out, executor, device, devices, slurm, log, data=None, counts:dict|None=None) -> dict:
+    "Step 2: every run the experiments need, trained once; returns (and keeps in `counts` as they finish) the runs trained, reused and failed."
     cache = (out / 'runs').resolve()
-    runs = plan_runs(preset, factors, params, cache, data)
+    counts = counts if counts is not None else {}
+    counts.update(trained=0, failed=0)
+    runs = plan_runs(preset, factors, params, cache, data, counts)
     where = f"{len(devices)} worker(s) ({', '.join(devices)})" if executor == 'pool' else executor
-    log(f"training {len(runs)} run(s) on {where}")
+    log(f"training {len(runs)} run(s) on {where} ({counts['reused']} reused from the cache)")
     settings = run_settings(preset)
     tasks = [dict(config=c, cache=str(cache), settings=settings, i=i, of=len(runs)) for i, c in enumerate(runs, 1)]
     def done(_, t, r):
         c = t['config']; what = f"[run {t['i']}/{t['of']}] N={c['n']} {c['res']}x{c['res']} seed {c['train']['seed']}"
-        log(f"{what}: " + (f"{r['ratio']:.1%} in {r['wall_s']:.0f} s" if r['status'] == 'ok' else r['status']))
-    res = _spread(train_task, tasks, executor, device, devices, slurm or {}, out / 'jobs', done)
-    return dict(runs=len(runs), failed=sum(r['status'] != 'ok' for r in res))
+        counts['trained' if r['status'] == 'ok' else 'failed'] += 1
+        log(f"{what}: " + (f"{r['ratio']:.1%} in {r['wall_s']:.0f} s" if r['status'] == 'ok' else f"FAILED: {r['status'].removeprefix('failed: ')}"))
+    _spread(train_task, tasks, executor, device, devices, slurm or {}, out / 'jobs', done)
+    return {k: counts[k] for k in ('trained', 'reused', 'failed')}
+
 
 # %% ../nbs/09d_runner.ipynb #dd000002
 def check_dataset(data=None, # None: CIFAR-10; a data set name, a folder in its layout, an image folder, or a dict (see `study_data`)
@@ -235,35 +299,50 @@ def run_study(preset:str='cpu', # preset name
     data, dataset = check_dataset(data, data_dir)
     factors = choose_factors(factors, dataset, log)
     todo = check_request(preset, factors, out, params)
-    check_plans(preset, factors, params, data)
     executor, devices = _executor(executor, device, devices, slurm, len(factors))
-    out.mkdir(parents=True, exist_ok=True)
+    need = check_plans(preset, factors, params, data)              # every run's data and network, before anything is written
+    check_output(out, sum(b for i, b in need.items() if not (out / 'runs' / i / 'result.json').exists()))
     log(f"data {data_name(dataset)}, preset {preset}: {len(factors)} experiment(s)")
-    tasks, status = _notebook_tasks(todo, out, preset, params, device, log, data)
-    trained = _train_planned(preset, [t['factor'] for t in tasks], params, out, executor, device, devices, slurm, log, data)
-    t_train = time.time() - t_all
-    def done(_, t, r):
-        if r['status'] == 'ok': log(f"[{t['i']}/{t['of']}] {t['factor']}: done in {r.get('wall_s', 0):.0f} s")
-        else: log(f"[{t['i']}/{t['of']}] {t['factor']}: FAILED: {r['status'].removeprefix('failed: ')}; "
-                  f"executed notebook: {Path(t['dir']) / Path(t['nb']).name}")
-    where = {}
-    for t, r in zip(tasks, _spread(notebook_task, tasks, executor, device, devices, slurm or {}, out / 'jobs', done)):
-        status[t['factor']], where[t['factor']] = r['status'], {k: r.get(k) for k in ('device', 'pid', 'job_id', 'wall_s')}
+    counts, status, where = {}, {}, {}
+    try:
+        tasks, status = _notebook_tasks(todo, out, preset, params, device, log, data)
+        runs = _train_planned(preset, [t['factor'] for t in tasks], params, out, executor, device, devices, slurm, log, data, counts)
+        t_train = time.time() - t_all
+        def done(_, t, r):
+            status[t['factor']] = r['status']
+            if r['status'] == 'ok': log(f"[{t['i']}/{t['of']}] {t['factor']}: done in {r.get('wall_s', 0):.0f} s")
+            else: log(f"[{t['i']}/{t['of']}] {t['factor']}: FAILED: {r['status'].removeprefix('failed: ')}; "
+                      f"executed notebook: {Path(t['dir']) / (Path(t['nb']).stem + '.failed.ipynb')} (earlier results, if any, kept)")
+        for t, r in zip(tasks, _spread(notebook_task, tasks, executor, device, devices, slurm or {}, out / 'jobs', done)):
+            status[t['factor']], where[t['factor']] = r['status'], {k: r.get(k) for k in ('device', 'pid', 'job_id', 'wall_s')}
+    except KeyboardInterrupt:
+        done_nbs = [f for f, s in status.items() if s in ('ok', 'skipped')]
+        log(f"stopped (Ctrl-C): runs {counts.get('trained', 0)} trained, {counts.get('reused', 0)} reused, {counts.get('failed', 0)} failed; "
+            f"experiments done: {', '.join(done_nbs) or 'none'}. Finished runs are kept in {out / 'runs'}; unfinished ones resume from "
+            "their last checkpoint when the same command runs again")
+        raise
     _summary(out, status, log)
     wall = time.time() - t_all
     write_json(out / 'status.json', dict(preset=preset, data=data_name(dataset), executor=executor, devices=devices, status=status, where=where,
-                                         runs_trained=trained, train_s=t_train, wall_s=wall))
-    log(f"{trained['runs']} run(s) trained in {t_train:.0f} s; wall time {wall:.0f} s")
+                                         runs=runs, train_s=t_train, wall_s=wall))
+    log(f"runs: {runs['trained']} trained, {runs['reused']} reused from the cache, {runs['failed']} failed ({t_train:.0f} s); wall time {wall:.0f} s")
     return status
 
+SUMMARY_FILES = ('summary.json', 'summary.csv', 'summary.ipynb')
+
 def _summary(out:Path, status:dict, log) -> None:
-    "The summary files and notebook, if any experiment has results."
-    if not any(s in ('ok', 'skipped') for s in status.values()):
+    "The summary files and notebook from every verified results.json; if it cannot be made, none is left that is older than the results."
+    found = [f for f in sorted(out.glob('*/results.json')) if verified(f, RESULTS_KEYS, log, f"rerun with --factors {f.parent.name} to compute it again")]
+    if not found or not any(s in ('ok', 'skipped') for s in status.values()):
+        for n in SUMMARY_FILES: (out / n).unlink(missing_ok=True)
         log("no experiment finished: no summary written"); return
-    rows = summarise(out)
-    try: run_notebook(NBS / SUMMARY, out / Path(SUMMARY).name, dict(out_dir=str(out.resolve())), out); status['summary'] = 'ok'
-    except Exception as e: status['summary'] = 'failed: ' + ex.failure_text(e); log(f"summary notebook FAILED: {ex.failure_text(e)}")
-    log(f"{len(rows)} summary rows in {out / 'summary.csv'}")
+    try:
+        rows = summarise(out)
+        run_notebook(NBS / SUMMARY, out / Path(SUMMARY).name, dict(out_dir=str(out.resolve())), out); status['summary'] = 'ok'
+        log(f"{len(rows)} summary rows in {out / 'summary.csv'}")
+    except Exception as e:
+        for n in SUMMARY_FILES: (out / n).unlink(missing_ok=True)
+        status['summary'] = 'failed: ' + ex.failure_text(e); log(f"summary FAILED: {ex.failure_text(e)} (no summary left older than the results)")
 
 # %% ../nbs/09d_runner.ipynb #d0000016
 def main(argv=None):
@@ -285,7 +364,7 @@ def main(argv=None):
                     "layout for one, or an image folder (class subfolders give labels)")
     ap.add_argument('--data-dir', default=None, help="where named data sets are, in torchvision's layout (default $EMM_DATASETS, else ~/.cache/emm_nb/datasets)")
     ap.add_argument('--data-size', type=int, default=None, help="bring the images to this square size first (needed for non-square sets, e.g. CelebA)")
-    ap.add_argument('--data-fit', default='crop', choices=FIT_RULES, help="how images reach --data-size: centre crop, resize, or pad (default crop)")
+    ap.add_argument('--data-fit', default=None, choices=FIT_RULES, help="how images reach --data-size: centre crop, resize, or pad (default crop)")
     ap.add_argument('-p', '--param', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'), help="notebook parameter")
     ap.add_argument('--list', action='store_true', help="list presets and factors, then exit")
     a = ap.parse_args(argv)
@@ -295,9 +374,27 @@ def main(argv=None):
         return 0
     factors = None if a.factors is None else list(HEADLINE) if a.factors == 'headline' else [f.strip() for f in a.factors.split(',') if f.strip()]
     slurm = dict(cluster=a.slurm_cluster or 'slurm', options={k: parse_value(v) for k, v in a.slurm}) if a.slurm or a.slurm_cluster else None
-    data = a.data if a.data is None or (a.data_size is None and a.data_fit == 'crop') else dict(spec=a.data, size=a.data_size, fit=a.data_fit)
+    if a.data is None and (a.data_size, a.data_fit) != (None, None):
+        return _refuse("--data-size and --data-fit shape the images of --data: give --data too (CIFAR-10 is used as it is)")
+    if a.data_size is not None and a.data_size < 1: return _refuse(f"--data-size {a.data_size}: give an image side in pixels >= 1")
+    fit = a.data_fit or 'crop'
+    data = a.data if a.data is None or (a.data_size is None and fit == 'crop') else dict(spec=a.data, size=a.data_size, fit=fit)
+    old = signal.signal(signal.SIGINT, _interrupt) if threading.current_thread() is threading.main_thread() else None
     try: status = run_study(a.preset, factors, a.out, {k: parse_value(v) for k, v in a.param}, a.device, a.executor, a.devices, slurm,
                             data, a.data_dir)
-    except StudyError as e:
-        print(f"emm_study: error: {e}", file=sys.stderr); return 2
+    except StudyError as e: return _refuse(e)
+    except KeyboardInterrupt:
+        print(f"emm_study: stopped. To resume, run the same command again: {shlex.join(['emm_study', *(sys.argv[1:] if argv is None else argv)])}",
+              file=sys.stderr)
+        return 130
+    finally:
+        if old is not None: signal.signal(signal.SIGINT, old)
     return 1 if any(str(s).startswith('failed') for s in status.values()) else 0
+
+def _refuse(why) -> int:
+    print(f"emm_study: error: {why}", file=sys.stderr); return 2
+
+def _interrupt(signum, frame):
+    "The first Ctrl-C stops the study (a KeyboardInterrupt: see `run_study`); a second one, while it stops, exits at once."
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+    raise KeyboardInterrupt

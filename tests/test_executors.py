@@ -19,7 +19,8 @@ def test_pool_executor_two_cpu_workers(tmp_path, data_root):
     assert st['executor'] == 'pool' and all(st['status'][f] == 'ok' for f in (*FACTORS, 'summary')), st['status']
     assert {st['where'][f]['device'] for f in FACTORS} == {'cpu'}
     assert len({st['where'][f]['pid'] for f in FACTORS}) == 2                  # both workers rendered notebooks
-    assert st['runs_trained'] == dict(runs=16, failed=0) and r.stdout.count('[run ') == 16   # the runs first, each once
+    assert st['runs'] == dict(trained=16, reused=0, failed=0) and r.stdout.count('[run ') == 16   # the runs first, each once
+    assert 'runs: 16 trained, 0 reused from the cache, 0 failed' in r.stdout
     for f in FACTORS:                                                           # every notebook ran once, into its folder, with its figure
         nb = json.loads((out / f / f'{f}.ipynb').read_text())
         assert any('image/png' in o.get('data', {}) for c in nb['cells'] for o in c.get('outputs', [])), f"{f}: no figure on the page"
@@ -61,7 +62,7 @@ def test_slurm_executor_with_submitit_local(tmp_path, data_root):
     (['--executor', 'slurm', '--slurm-cluster', 'local', '--slurm', 'slurm_colour', 'red'], 'submitit refused'),
     (['--executor', 'local', '--devices', 'cpu,cpu'], '--devices is for --executor pool'),
     (['--slurm', 'timeout_min', '5'], 'slurm options are for --executor slurm'),
-    (['--executor', 'pool', '--devices', 'cuda:99'], 'not visible'),
+    (['--executor', 'pool', '--devices', 'cuda:99'], "device 'cuda:99'"),
     (['--executor', 'pool', '--devices', 'cpu', '--device', 'cpu'], 'each worker uses its own'),
 ])
 def test_bad_executor_requests(tmp_path, capsys, args, msg):

@@ -1,0 +1,159 @@
+"""Bad input and faults (issue 26): every bad request refused before training with exit code 2 and a message naming the
+parameter, the value and what is valid (no traceback); a SIGINT stops a study with runs queued; damaged result files
+heal; a failing rerun keeps the good results; a read-only output folder is named before training."""
+import os, signal, subprocess, sys, time
+from pathlib import Path
+import numpy as np, pytest, torch
+from emm_nb import runner
+from emm_nb.runner import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+@pytest.fixture(scope='module')
+def folder20(tmp_path_factory):
+    "An image folder of 20 (and one of 1) random 32x32 images."
+    from PIL import Image
+    out = {}
+    for n in (20, 1):
+        d = tmp_path_factory.mktemp(f'img{n}')
+        for i in range(n): Image.fromarray(np.random.RandomState(i).randint(0, 255, (32, 32, 3), dtype=np.uint8)).save(d / f'{i:03d}.png')
+        out[n] = d
+    return out
+
+BAD = [   # (arguments, words of the message)
+    (['--factors', 'data_size', '-p', 'ns', '[20.5]'], ['parameter ns = [20.5]', '20.5 is not a whole number', 'valid:']),
+    (['--factors', 'data_size', '-p', 'ns', '[0]'], ['parameter ns = [0]', 'out of range', 'images >= 1']),
+    (['--factors', 'data_size', '-p', 'ns', '20'], ['parameter ns = 20', 'not a list', 'write [20]']),
+    (['--factors', 'data_size', '-p', 'ns', 'abc'], ["parameter ns = 'abc'", 'not a list']),
+    (['--factors', 'data_size', '-p', 'ns', '[-10,20]'], ['parameter ns = [-10, 20]', '-10 is out of range']),
+    (['--factors', 'data_size', '-p', 'ns', '[25]'], ['data_size (ns=[25])', 'not divisible by the class count C=10']),
+    (['--factors', 'data_size', '-p', 'ns', '[60000]'], ['data_size (ns=[60000])', 'N=60000 needs 6000 images of class 0']),
+    (['--factors', 'conditioning', '-p', 'n_random_classes', 'abc'], ["parameter n_random_classes = 'abc'", 'not a whole number']),
+    (['--factors', 'width', '-p', 'widths', '[0]'], ['parameter widths = [0]', 'channels >= 4']),
+    (['--factors', 'width', '-p', 'widths', '[8.5]'], ['parameter widths = [8.5]', '8.5 is not a whole number']),
+    (['--factors', 'data_size', '--data-size', '16'], ['--data-size and --data-fit', 'give --data too']),
+    (['--factors', 'data_size', '--data-fit', 'pad'], ['--data-size and --data-fit', 'give --data too']),
+    (['--factors', 'data_size', '-p', 'eps', '1.5'], ['parameter eps = 1.5', 'a number in (0, 1)']),
+]
+if not torch.cuda.is_available():
+    BAD.append((['--factors', 'data_size', '--device', 'cuda:0', '--executor', 'local'], ["device 'cuda:0': no CUDA device is visible here", "use 'cpu'"]))
+
+def _refused(capsys, args, words, out):
+    assert main(['--preset', 'smoke', '--out', str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err and err.startswith('emm_study: error: '), err
+    for w in words: assert w in err, (w, err)
+    assert not out.exists()                                        # refused before anything was written
+
+@pytest.mark.parametrize('args,words', BAD, ids=[' '.join(a[1:]) for a, _ in BAD])
+def test_bad_request_refused_before_training(tmp_path, capsys, data_root, args, words):
+    _refused(capsys, args, words, tmp_path / 'o')
+
+@pytest.mark.parametrize('n,extra,words', [
+    (20, ['-p', 'ns', '[40]'], ['data_size (ns=[40])', 'N=40 is more than the 20 images']),
+    (1, [], ['N=10 is more than the 1 images']),
+    (20, ['--data-size', '4'], ['--data-size 4 is below the resolution the smoke preset trains at', '--data-size 8 or more']),
+])
+def test_data_too_small_refused(tmp_path, capsys, folder20, n, extra, words):
+    _refused(capsys, ['--factors', 'data_size', '--data', str(folder20[n]), *extra], words, tmp_path / 'o')
+
+def test_read_only_output_named_before_training(tmp_path, capsys, monkeypatch, data_root):
+    "A read-only output folder (root writes through permissions, so there the file system's refusal is simulated)."
+    ro = tmp_path / 'ro'; ro.mkdir(); ro.chmod(0o555)
+    if os.geteuid() == 0:
+        def refuse(*a, **k): raise OSError(30, 'Read-only file system')
+        monkeypatch.setattr(runner.tempfile, 'mkstemp', refuse)
+    assert main(['--preset', 'smoke', '--factors', 'ema', '--out', str(ro / 'study')]) == 2
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err and f'output folder {ro / "study"} cannot be written (' in err, err
+    assert not (ro / 'study' / 'runs').exists()
+
+def test_full_output_folder_named_before_training(tmp_path, capsys, monkeypatch, data_root):
+    import shutil
+    monkeypatch.setattr(runner.shutil, 'disk_usage', lambda p: shutil._ntuple_diskusage(10 * 2**30, 10 * 2**30 - 2**20, 2**20))   # 1 MiB free
+    assert main(['--preset', 'smoke', '--factors', 'ema', '--out', str(tmp_path / 'o')]) == 2
+    err = capsys.readouterr().err
+    assert 'has 1 MiB free and the runs to train need about' in err and 'free some space or choose another --out' in err, err
+    assert not (tmp_path / 'o' / 'runs').exists()
+
+def test_numeric_entry_points_refuse(data_root):
+    from emm_nb.optimal import OptimalDenoiser
+    from emm_nb.metrics import memorization
+    imgs = torch.rand(4, 3, 8, 8, dtype=torch.float64) * 2 - 1
+    for bad, words in [(imgs[:0], 'training set is empty'), (imgs * float('nan'), 'NaN'), (imgs * 127.5 + 127.5, 'must be in [-1, 1]')]:
+        with pytest.raises(ValueError, match=words.replace('[', r'\[').replace(']', r'\]')): OptimalDenoiser(bad)
+    D = OptimalDenoiser(imgs)
+    with pytest.raises(ValueError, match='x holds NaN'): D(imgs * float('nan'), 1.)
+    with pytest.raises(ValueError, match='too small for torch.float32'): OptimalDenoiser(imgs, dtype=torch.float32)(imgs, 1e-20)
+    with pytest.raises(TypeError, match='labels must be integers'): OptimalDenoiser(imgs, torch.tensor([0., 1., 0., 1.]))
+    u8 = np.random.RandomState(0).randint(0, 255, (4, 8, 8, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match='no samples'): memorization(u8[:0], u8)
+    with pytest.raises(TypeError, match='uint8'): memorization(u8.astype(np.float32) / 255, u8)
+
+def test_failing_rerun_keeps_good_results(tmp_path, monkeypatch):
+    "A notebook that fails on a rerun puts back the results, parameters and executed notebook of its last good run."
+    d = tmp_path / 'ema'; d.mkdir()
+    good = {'results.json': '{"experiment": "ema", "settings": []}', 'params.json': '{"eps": 0.1}', 'ema.ipynb': '{}'}
+    for n, s in good.items(): (d / n).write_text(s)
+    def fails(nb, out_nb, params, cwd):
+        (cwd / 'results.json').write_text('{"half": '); out_nb.write_text('{"failed": 1}'); raise RuntimeError('cell 7 failed')
+    monkeypatch.setattr(runner, 'run_notebook', fails)
+    r = runner.notebook_task(dict(nb=str(ROOT / 'nbs/experiments/ema/ema.ipynb'), dir=str(d), params=dict(eps=0.2)))
+    assert r['status'] == 'failed: RuntimeError: cell 7 failed'
+    assert {n: (d / n).read_text() for n in good} == good and (d / 'ema.failed.ipynb').read_text() == '{"failed": 1}'
+
+def test_damaged_results_rerun_and_summary_never_stale(tmp_path, monkeypatch):
+    "A truncated results.json is moved aside and its notebook queued again; a summary that cannot be made is removed."
+    out = tmp_path / 'study'; d = out / 'ema'; d.mkdir(parents=True)
+    (d / 'results.json').write_text('{"experiment": "ema", "sett'); (d / 'params.json').write_text('{}')
+    logged = []
+    tasks, status = runner._notebook_tasks([('ema', ROOT / 'nbs/experiments/ema/ema.ipynb')], out, 'smoke', {}, None, logged.append)
+    assert [t['factor'] for t in tasks] == ['ema'] and status == {} and (d / 'results.json.damaged').exists()
+    assert 'corrupt JSON' in logged[0] and 'the ema notebook runs again' in logged[0]
+    runner.write_json(d / 'results.json', dict(experiment='ema', settings=[]), checksum=True)
+    for n in runner.SUMMARY_FILES: (out / n).write_text('old')
+    monkeypatch.setattr(runner, 'summarise', lambda out: (_ for _ in ()).throw(OSError(28, 'No space left on device')))
+    st = {'ema': 'ok'}; runner._summary(out, st, logged.append)
+    assert st['summary'].startswith('failed: OSError') and not any((out / n).exists() for n in runner.SUMMARY_FILES)
+
+def test_sigint_stops_a_study_with_runs_queued(tmp_path, data_root):
+    """One SIGINT to the study's process group (a Ctrl-C) while its pool trains the first of six runs: the queued runs are
+    dropped, the worker ends, the log says what was done and how to resume, exit code 130; waits for the group to end."""
+    out = tmp_path / 'study'
+    p = subprocess.Popen([sys.executable, '-c', 'import sys; from emm_nb.runner import main; sys.exit(main())', '--preset', 'smoke',
+                          '--factors', 'data_size', '--out', str(out), '--executor', 'pool', '--devices', 'cpu'],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        lines = []
+        for line in p.stdout:                                        # the event: the first run finished, five queued
+            lines.append(line)
+            if line.startswith('[run 1/6]'): break
+        assert lines and lines[-1].startswith('[run 1/6]'), ''.join(lines) + p.stderr.read()
+        os.killpg(p.pid, signal.SIGINT)
+        rest, err = p.communicate(timeout=600)                       # a guard against a hang, not a deadline
+    finally:
+        if p.poll() is None: os.killpg(p.pid, signal.SIGKILL)
+    log = ''.join(lines) + rest
+    assert p.returncode == 130, log + err
+    assert 'stopped (Ctrl-C): runs' in log and 'resume from their last checkpoint' in log, log
+    assert 'To resume, run the same command again: emm_study --preset smoke' in err and 'Traceback' not in err, err
+    finished = list((out / 'runs').glob('*/result.json'))
+    assert 1 <= len(finished) < 6 and log.count('[run ') == len(finished)   # queued runs were not trained
+    while _group(p.pid): time.sleep(0.1)                             # the event: every process of the group has ended
+
+def _group(pgid:int) -> list:
+    "Live processes (zombies count as ended) of a process group."
+    out = []
+    for st in Path('/proc').glob('[0-9]*/stat'):
+        try: state, _, grp = st.read_text().rsplit(') ', 1)[1].split()[:3]
+        except (OSError, IndexError): continue
+        if int(grp) == pgid and state != 'Z': out.append(int(st.parent.name))
+    return out
+
+def test_every_notebook_parameter_declared():
+    "Each experiment notebook's parameters (but the runner's own) have a declared kind in emm_nb.params, and nothing more."
+    from emm_nb.params import PARAMS, COMMON
+    assert set(PARAMS) == set(runner.EXPERIMENTS)
+    for f in runner.EXPERIMENTS:
+        declared = runner.notebook_params(runner.notebook(f)) - set(runner.RUNNER_PARAMS)
+        assert declared == set(PARAMS[f]) | set(COMMON), (f, declared ^ (set(PARAMS[f]) | set(COMMON)))
