@@ -115,6 +115,9 @@ def test_damaged_results_rerun_and_summary_never_stale(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, 'summarise', lambda out: (_ for _ in ()).throw(OSError(28, 'No space left on device')))
     st = {'ema': 'ok'}; runner._summary(out, st, logged.append)
     assert st['summary'].startswith('failed: OSError') and not any((out / n).exists() for n in runner.SUMMARY_FILES)
+    for n in runner.SUMMARY_FILES: (out / n).write_text('old')
+    (d / 'results.json').unlink(); runner._summary(out, {'ema': 'failed: RuntimeError: x'}, logged.append)
+    assert logged[-1] == 'no experiment finished: no summary written' and not any((out / n).exists() for n in runner.SUMMARY_FILES)
 
 def test_sigint_stops_a_study_with_runs_queued(tmp_path, data_root):
     """One SIGINT to the study's process group (a Ctrl-C) while its pool trains the first of six runs: the queued runs are
