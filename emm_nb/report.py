@@ -113,24 +113,31 @@ def load_plateau_scan(path=None) -> dict|None:
     return read_json(p) if p.exists() else None
 
 def plot_plateau_scan(scan:dict):
-    "Three panels: each run's best ratio so far against epochs, the plateau against N, and the epoch each run came within 2 points of it."
+    "Three panels: each run's best ratio so far against epochs, the best ratio within the scan's budget against N (open squares: continued runs at their end), and the epoch each run came within 2 points of its best."
     import matplotlib.pyplot as plt
-    chs = sorted({r['channels'] for r in scan['runs']})
-    fig, axs = plt.subplots(1, 3, figsize=(11, 3.3))
+    chs, ns = sorted({r['channels'] for r in scan['runs']}), sorted({r['n'] for r in scan['runs']})
+    colour = {n: plt.cm.viridis(i / max(1, len(ns) - 1)) for i, n in enumerate(ns)}
+    within = lambda r: [c for c in r['curve'] if c['epoch'] <= scan['epochs'] * (1 + 1e-6)]     # the scan's own budget
+    fig, axs = plt.subplots(1, 3, figsize=(11, 3.4))
     for j, ch in enumerate(chs):
         rs = sorted((r for r in scan['runs'] if r['channels'] == ch), key=lambda r: r['n'])
-        for i, r in enumerate(rs):
-            ep = [c['epoch'] for c in r['curve']]; best = np.maximum.accumulate([100 * c['mem'] for c in r['curve']])
-            axs[0].plot(ep, best, ['-', '--', ':'][j % 3], c=plt.cm.viridis(i / max(1, len(rs) - 1)), lw=1, label=f"N={r['n']}" if j == len(chs) - 1 else None)
-        lv = [levelling(r['curve']) for r in rs]
-        axs[1].plot([r['n'] for r in rs], [100 * v['plateau'] for v in lv], 'o-', c=f'C{j}', ms=4, label=f"{ch} ch ({rs[0]['params'] / 1e6:.2f}M)")
-        for r, v in zip(rs, lv): axs[2].plot([r['n']], [v['epoch']], 'o', c=f'C{j}', ms=5, mfc=f'C{j}' if v['levelled'] else 'none')
+        for r in rs:
+            axs[0].plot([c['epoch'] for c in r['curve']], np.maximum.accumulate([100 * c['mem'] for c in r['curve']]), ['-', '--', ':'][j % 3],
+                        c=colour[r['n']], lw=1, label=f"N={r['n']}" if r['n'] not in [x['n'] for x in scan['runs'] if x['channels'] < ch] else None)
+        axs[1].plot([r['n'] for r in rs], [100 * max(c['mem'] for c in within(r)) for r in rs], 'o-', c=f'C{j}', ms=4,
+                    label=f"{ch} ch ({rs[0]['params'] / 1e6:.2f}M)")
+        for r in rs:
+            if r['curve'][-1]['epoch'] > scan['epochs'] * (1 + 1e-6):
+                axs[1].plot([r['n']], [100 * max(c['mem'] for c in r['curve'])], 's', c=f'C{j}', mfc='none', ms=6)
+            v = levelling(within(r))
+            if v['plateau'] >= 0.1: axs[2].plot([r['n']], [v['epoch']], 'o', c=f'C{j}', ms=5, mfc=f'C{j}' if v['levelled'] else 'none')
     axs[0].set_xscale('log'); axs[0].set_xlabel('epochs'); axs[0].set_ylabel('best ratio so far (%)'); axs[0].legend(fontsize=6, ncol=2)
     axs[0].set_title(f"solid / dashed / dotted: {' / '.join(f'{c} ch' for c in chs)}", fontsize=8)
-    axs[1].axhline(90, c='gray', ls='--', lw=1); axs[1].set_xscale('log'); axs[1].set_xlabel('N'); axs[1].set_ylabel('best ratio (%)')
-    axs[1].legend(fontsize=7); axs[1].set_title('best ratio over the run', fontsize=9)
-    axs[2].set_xscale('log'); axs[2].set_yscale('log'); axs[2].set_xlabel('N'); axs[2].set_ylabel('epochs')
-    axs[2].set_title('within 2 points of the best (open: still rising)', fontsize=9)
+    axs[1].axhline(90, c='gray', ls='--', lw=1); axs[1].set_ylabel('best ratio (%)'); axs[1].legend(fontsize=7)
+    axs[1].set_title(f"best ratio in {scan['epochs']:,.0f} epochs (squares: continued)", fontsize=9)
+    axs[2].set_ylabel('epochs'); axs[2].set_ylim(0, None); axs[2].set_title('within 2 points of the best (open: still rising)', fontsize=9)
+    for ax in axs[1:]:
+        ax.set_xscale('log'); ax.set_xlabel('N'); ax.set_xticks(ns); ax.set_xticklabels([str(n) for n in ns]); ax.minorticks_off()
     return fig
 
 def plateau_scan_table(scan:dict, plateau:float|None=None, after:float=0.) -> str:

@@ -87,11 +87,11 @@ def plateau_reached(curve:list, # a run's snapshots so far: dicts with 'epoch' a
                     rise:float, # the smallest rise of the best ratio over the last doubling of epochs that keeps a run going
                     after:float=0., # no plateau before this epoch
                    ) -> bool:
-    "Has the best memorization ratio so far risen less than `rise` since half the current epoch (a levelled-off curve)?"
+    "Has the best memorization ratio so far risen less than `rise` since half the current epoch, having been above 0 there (a levelled-off curve, not one yet to start)?"
     pts = [c for c in curve if c.get('mem') is not None]
     if not pts or pts[-1]['epoch'] < after: return False
     then = [c['mem'] for c in pts if c['epoch'] <= pts[-1]['epoch'] / 2 * (1 + 1e-9)]
-    return bool(then) and max(c['mem'] for c in pts) - max(then) < rise
+    return bool(then) and max(then) > 0 and max(c['mem'] for c in pts) - max(then) < rise
 
 # %% ../nbs/06_training.ipynb #dev00002
 def resolve_device(spec:str|torch.device|None, # 'cuda', 'cuda:N', 'cpu', 'mps'; None: a GPU if there is one, else the CPU
