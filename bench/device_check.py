@@ -1,12 +1,12 @@
 """The GPU check: one command that proves a GPU before the study runs on it, writing each figure as it is measured.
 
-    python bench/device_check.py --out DIR          # on a GPU machine (its first GPU): under 7.5 minutes on one H100/H200
+    python bench/device_check.py --out DIR          # on a GPU machine (its first GPU): under 8 minutes on one H100/H200
     python bench/device_check.py --quick --out DIR  # tiny sizes on the CPU: a smoke test of every section
     bash tools/gpu_check.sh                         # the same, prepared for a GPU machine where only torch is installed
 
 DIR/device_check.json is rewritten atomically after every figure, so a check that is killed keeps what it measured:
 `done` lists the finished sections, `running` the one in progress. Every section runs under its own deadline
-(--deadline SECTION=SECONDS; the sum of the defaults is 7.5 minutes); one that reaches it is stopped where it is
+(--deadline SECTION=SECONDS; the defaults add up to 7.6 minutes); one that reaches it is stopped where it is
 (a torch.compile too), keeps its figures and says `deadline`. The sections, the most important first:
   train       the paper's 35.1M DDPM++ at 32x32, batch 512: images per second in fp32 without TF32 (the paper's path),
               TF32, bf16 autocast and bf16 + channels-last, each with its ratio to fp32;
@@ -17,6 +17,8 @@ DIR/device_check.json is rewritten atomically after every figure, so a check tha
   train_loss  each training mode trains the same 200 steps from seed 0 at batch 32; its loss over the last 10 beside fp32's;
   gpu_run     one run of the `gpu` preset end to end as the runner trains it: `Study('gpu').config` at N = 500 with a
               shortened budget (--run-epochs), `emm_nb.study.train_run` into a run cache, then read back from the cache;
+  packed      the gpu preset's training by k = 1, 2, 4 processes at once on the one GPU (as a pool that repeats a device
+              packs runs): all their images per second, and the speed-up against one;
   compile     bf16 + channels-last + torch.compile: training throughput (compile time apart) and the 200-step loss;
 and peak GPU memory in each. The targets (bf16 >= 4,000 img/s on an H100-class GPU and >= 10x fp32; the 10k-sample
 evaluation <= 45 s; the optimum <= 10 s) are judged at the end.
@@ -27,7 +29,7 @@ references) is topped up with random images (timings do not depend on the pixels
 Without any CIFAR-10, one synthetic chunk of random images stands in. Needs torch, numpy and emm_nb's core modules;
 gpu_run also needs emm_nb.study.
 """
-import argparse, datetime, importlib.util, os, platform, re, signal, sys, tempfile, time, traceback
+import argparse, datetime, importlib.util, json, os, platform, re, signal, subprocess, sys, tempfile, time, traceback
 T_START = time.perf_counter()
 from contextlib import nullcontext
 from pathlib import Path
@@ -46,6 +48,8 @@ from emm_nb.optimal import OptimalDenoiser
 from emm_nb.sampling import generate, heun_sample, to_uint8
 from emm_nb.training import TrainConfig, Trainer, _precision, local_device
 from emm_nb.memeval import MemEval
+from emm_nb.presets import get_preset
+from emm_nb.executors import cpu_threads
 
 
 def _load(name):
@@ -58,7 +62,7 @@ bench_train, bench_optimal = _load('train'), _load('optimal')   # throughput, ti
 
 TARGETS = dict(bf16_img_per_s=4000., bf16_vs_fp32=10., eval_10k_s=45., optimum_s=10.)
 H100_CLASS = ('H100', 'H200', 'GH200', 'B100', 'B200', 'GB200')
-DEADLINES = dict(train=75., eval=120., optimum=45., train_loss=45., gpu_run=90., compile=75.)   # seconds: 450 in all
+DEADLINES = dict(train=70., eval=105., optimum=40., train_loss=35., gpu_run=70., packed=75., compile=60.)   # seconds: 455 in all
 
 
 # -- the record and the deadlines ------------------------------------------------------------------------------------
@@ -313,8 +317,61 @@ def gpu_run_section(a, dev, src, out, rec, dl):
           f"memorization {' '.join(f'{m:.2f}' for m in mems)}; read back from the cache in {cached_s:.2f} s", flush=True)
 
 
+
+# -- 5. packed runs: k trainings of the gpu preset on one GPU at once ----------------------------------------------------
+def pack_worker(spec:dict):
+    "One packed process: the gpu preset's training step on the shared device; ready after its first steps, timed from the go."
+    torch.set_num_threads(spec['threads'])
+    p = get_preset('gpu')
+    cfg = TrainConfig.preset(p['train'], **{**p['train_kw'], **spec['overrides'], 'device': spec['device'], 'eval_samples': 0, 'epochs': 1e9})
+    with np.load(spec['data']) as z: x, y = z['images'], z['labels']
+    tr = Trainer(cfg, Subset(x, None, 0, np.arange(len(x)), y), None, progress=False)     # unconditional, as the preset
+    dev = tr.device
+    with _precision(cfg.precision):
+        for _ in range(3): tr._step()
+        sync(dev); Path(spec['ready']).touch()
+        while not Path(spec['go']).exists(): time.sleep(0.01)
+        start = time.time()                                                     # wall clock: shared by the processes
+        for _ in range(spec['steps']): tr._step()
+        sync(dev); end = time.time()
+    print(json.dumps(dict(start=start, end=end, images=spec['steps'] * cfg.batch, peak_mem_gib=peak_gib(dev))), flush=True)
+
+def packed(a, dev, k:int, tmp:Path) -> dict:
+    "k processes (as the pool's workers) train at once on `dev`, each timed from a common go: all their images over the window."
+    threads = cpu_threads([str(dev)] * k)                                       # as the pool shares out the cores
+    specs = [dict(device=str(dev), data=str(tmp / 'subset.npz'), steps=a.pack_steps, threads=threads,
+                  overrides=a.pack_overrides, ready=str(tmp / f'ready-{k}-{i}'), go=str(tmp / f'go-{k}')) for i in range(k)]
+    procs = [subprocess.Popen([sys.executable, __file__, '--pack-worker', json.dumps(sp)], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, 'OMP_NUM_THREADS': str(threads)}) for sp in specs]
+    try:
+        while not all(Path(sp['ready']).exists() for sp in specs):              # every process built and warm
+            if any(p.poll() is not None for p in procs): raise RuntimeError(f'a packed process ended early (codes {[p.poll() for p in procs]})')
+            time.sleep(0.05)
+        Path(specs[0]['go']).touch()
+        rs = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None: p.kill()
+    window = max(r['end'] for r in rs) - min(r['start'] for r in rs)
+    return dict(k=k, img_per_s=sum(r['images'] for r in rs) / window, per_run_img_per_s=[r['images'] / (r['end'] - r['start']) for r in rs],
+                window_s=window, peak_mem_gib_each=[r['peak_mem_gib'] for r in rs])
+
+def packed_section(a, dev, src, out, rec, dl):
+    "The gpu preset's training on one device by 1, 2, 4 processes at once (the pool with a repeated device): summed img/s."
+    out.update(n=a.run_n, res=a.run_res, steps_each=a.pack_steps, overrides=a.pack_overrides, ks={},
+               note="img_per_s: all processes' images over the window until the last one ends; speed-up against k = 1")
+    with tempfile.TemporaryDirectory(prefix='emm_packed_') as tmp:
+        s = subset_of(src, a.run_n, a.run_res)[0]
+        np.savez(Path(tmp) / 'subset.npz', images=s.images_u8, labels=s.true_labels)     # the training set of every process
+        for k in a.pack_ks:
+            r = out['ks'][str(k)] = packed(a, dev, k, Path(tmp))
+            r['speedup'] = r['img_per_s'] / out['ks'][str(a.pack_ks[0])]['img_per_s']
+            rec.save()
+            print(f"packed {k} run(s) of the gpu preset on {dev}: {r['img_per_s']:.0f} img/s in all ({r['speedup']:.2f}x one)", flush=True)
+
+
 SECTIONS = dict(train=train_section, eval=eval_section, optimum=optimum_section, train_loss=loss_section, gpu_run=gpu_run_section,
-                compile=compile_section)   # in this order: what a short deadline costs comes last
+                packed=packed_section, compile=compile_section)   # in this order: what a short deadline costs comes last
 
 # -- the command ----------------------------------------------------------------------------------------------------
 def targets(res:dict, mach:dict) -> dict:
@@ -349,7 +406,7 @@ def parse(argv=None):
     p.add_argument('--device', default=None, help="'cuda' (this process's GPU), 'cuda:N', 'cpu' (default: the first GPU if there is one; quick: cpu)")
     p.add_argument('--deadline', default='', help=f"SECTION=SECONDS,... (defaults {', '.join(f'{k}={v:g}' for k, v in DEADLINES.items())})")
     p.add_argument('--no-compile', action='store_true', help='skip the torch.compile section')
-    p.add_argument('--run-epochs', type=float, default=None, help='epochs of the gpu-preset run (default 400 at N = 500: 782 steps)')
+    p.add_argument('--run-epochs', type=float, default=None, help='epochs of the gpu-preset run (default 300 at N = 500: 586 steps, 3 snapshots)')
     p.add_argument('--cache', default=None, help='run cache of the gpu-preset run (default: a temporary folder, removed)')
     p.add_argument('--skip', default='', help=f"comma-separated sections to leave out: {','.join(SECTIONS)}")
     a = p.parse_args(argv)
@@ -358,12 +415,14 @@ def parse(argv=None):
     a.deadlines = deadlines(a.deadline, q)
     d = dict(net='ddpmpp', net_kwargs=None, res=32, batch=512, train_n=1000, steps=30, fp32_steps=10, loss_batch=32, loss_steps=200,
              eval_k=10_000, eval_steps=18, eval_batch=1000, eval_mode_s=30., nn_reserve_s=10., ref_ns=(1000, 50_000), opt_k=10_000,
-             opt_n=50_000, opt_batch=10_000, run_n=500, run_res=16, run_epochs=400., run_snapshot_epochs=100., run_overrides={})
+             opt_n=50_000, opt_batch=10_000, run_n=500, run_res=16, run_epochs=300., run_snapshot_epochs=100., run_overrides={},
+             pack_ks=(1, 2, 4), pack_steps=200, pack_overrides={})
     if q:
         d.update(net='tiny', res=8, batch=16, train_n=100, steps=2, fp32_steps=2, loss_batch=8, loss_steps=12, eval_k=64, eval_steps=4,
                  eval_batch=32, eval_mode_s=float('inf'), nn_reserve_s=0., ref_ns=(100, 1000), opt_k=16, opt_n=1000, opt_batch=16, run_n=100,
                  run_res=8, run_epochs=4., run_snapshot_epochs=2.,
-                 run_overrides=dict(net_kwargs=dict(model_channels=8), batch=16, eval_samples=32, eval_steps=3))
+                 run_overrides=dict(net_kwargs=dict(model_channels=8), batch=16, eval_samples=32, eval_steps=3),
+                 pack_ks=(1, 2), pack_steps=3, pack_overrides=dict(net_kwargs=dict(model_channels=8), batch=16))
         a.no_compile = True                                   # torch.compile on a CPU takes minutes
     for k, v in d.items():
         if getattr(a, k, None) is None: setattr(a, k, v)
@@ -407,4 +466,6 @@ def main(argv=None):
     print(f"wrote {rec.path} ({rec.d['wall_s']:.0f} s)", flush=True)
     return rec.d
 
-if __name__ == '__main__': main()
+if __name__ == '__main__':
+    if sys.argv[1:2] == ['--pack-worker']: pack_worker(json.loads(sys.argv[2]))
+    else: main()

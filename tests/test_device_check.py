@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 MODES = ('fp32', 'tf32', 'bf16', 'bf16+channels_last')
-SECTIONS = ['train', 'eval', 'optimum', 'train_loss', 'gpu_run', 'compile']
+SECTIONS = ['train', 'eval', 'optimum', 'train_loss', 'gpu_run', 'packed', 'compile']
 
 def device_check():
     "bench/device_check.py as a module."
@@ -80,7 +80,12 @@ def test_gpu_check_quick(tmp_path, data_root):
     assert g['preset'] == 'gpu' and g['precision'] == 'bf16' and g['epochs'] == 4 and g['from_cache_same'] is True
     assert [c['epoch'] for c in g['curve']] == [2.08, 4.0] and all(0 <= c['mem'] <= 1 for c in g['curve'])
 
-    # 5. the targets are judged, not applicable off an H100-class GPU
+    # 5. packed: one and two trainings of the gpu preset at once on the device, each its own process
+    p = d['packed']['ks']
+    assert set(p) == {'1', '2'} and p['1']['speedup'] == 1.0 and len(p['2']['per_run_img_per_s']) == 2
+    assert all(v['img_per_s'] > 0 and v['window_s'] > 0 for v in p.values())
+
+    # 6. the targets are judged, not applicable off an H100-class GPU
     assert set(d['targets']) == {'bf16_img_per_s', 'bf16_vs_fp32', 'eval_10k_s', 'optimum_s'}
     for v in d['targets'].values(): assert isinstance(v['met'], bool) and v['applies'] is False and v['value'] is not None
 

@@ -10,12 +10,12 @@
 #
 # The GPU machine needs python3 with torch and numpy (Python 3.12 and torch 2.11 are enough: no venv, no nbdev,
 # papermill or package index) and this checkout. bench/device_check.py measures, on the first GPU, each section under
-# its own deadline (7.5 minutes in all; the whole check is stopped at 8): training img/s of the paper's 35.1M DDPM++ at
+# its own deadline (7.6 minutes in all; the whole check is stopped at 8): training img/s of the paper's 35.1M DDPM++ at
 # 32x32, batch 512, in fp32 (the paper's path), TF32, bf16 and bf16 + channels-last; the 10,000-sample evaluation
 # (35 network evaluations each, fp32 / TF32 / bf16) and the exact top-2 search against 1,000 and 50,000 images; the
 # closed-form optimum, 10,000 samples against 50,000 images; the 200-step loss of every mode beside fp32's; one
-# `gpu`-preset run at N = 500 end to end through emm_nb.study.train_run into a run cache (400 epochs, 4 snapshots),
-# read back from the cache; bf16 + torch.compile last. Images beyond the carried chunks (the 50,000-image references)
+# `gpu`-preset run at N = 500 end to end through emm_nb.study.train_run into a run cache (300 epochs, 3 snapshots),
+# read back from the cache; 1, 2 and 4 packed trainings of that preset on the one GPU; bf16 + torch.compile last. Images beyond the carried chunks (the 50,000-image references)
 # are random: timings do not depend on the pixels, and the JSON says how many are real.
 #
 # What comes back: DIR/device_check.json, rewritten atomically after every figure (a check cut short keeps what it
