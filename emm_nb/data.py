@@ -130,6 +130,7 @@ def resize(images:np.ndarray, # uint8 [n,h,w,c], c = 1 (grayscale) or 3
           ) -> np.ndarray:
     "Resize uint8 NHWC images to `res`x`res`, returning uint8 with the same channels."
     if filt not in ('lanczos', 'box'): raise DataError(f"unknown filter {filt!r}: use 'lanczos' or 'box'")
+    if not isinstance(res, (int, np.integer)) or isinstance(res, bool) or res < 1: raise DataError(f"res must be a whole number of pixels >= 1, got {res!r}")
     n, h, w, c = _check_images(images).shape
     if (h, w) == (res, res): return images
     if n == 0: return np.zeros((0, res, res, c), np.uint8)
@@ -181,6 +182,7 @@ class Subset:
 def to_float(images_u8:np.ndarray|torch.Tensor) -> torch.Tensor:
     "uint8 NHWC -> float32 NCHW in [-1, 1] (x/127.5 - 1), for any channel count."
     x = torch.as_tensor(np.asarray(images_u8))
+    if x.dtype != torch.uint8: raise DataError(f"to_float takes uint8 images (0..255), got {x.dtype}: float images are already converted")
     return x.permute(0, 3, 1, 2).float().div(127.5).sub(1).contiguous()
 
 # %% ../nbs/00_data.ipynb #42628b10
