@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from .cache import read_json, write_json
-from .els import ELSDenoiser, calibrate_patch_sizes, r2_score
+from .els import ELSDenoiser, calibrate_patch_sizes, r2_score, pearson_r, bootstrap_median, same_image
 from .emm import wilson
 from .gap import denoiser_gap, plot_gap
 from .metrics import memorization
@@ -19,8 +19,8 @@ from .sampling import heun_sample, sample_latents, to_uint8
 from .training import load_denoiser
 
 # %% auto #0
-__all__ = ['SIGMA_MID', 'KG_R2', 'run_folder', 'derived', 'run_gap', 'gap_at', 'els_compare', 'run_els', 'gap_finding',
-           'gap_page', 'els_finding', 'els_page']
+__all__ = ['SIGMA_MID', 'KG_R2', 'MACHINES', 'run_folder', 'derived', 'run_gap', 'gap_at', 'els_compare', 'els_stats', 'run_els',
+           'gap_finding', 'gap_page', 'els_finding', 'els_page']
 
 # %% ../nbs/09e_beyond.ipynb #be000007
 def run_folder(study, # the `emm_nb.study.Study` the run belongs to
@@ -47,7 +47,7 @@ def run_gap(study, r:dict, held, # held-out images: a `Subset` (see `Study.held_
         D, Dstar = load_denoiser(run_folder(study, r) / 'train'), OptimalDenoiser(sub.images)
         return dict(n=len(sub), train=denoiser_gap(D, Dstar, sub.images, n_noise=n_noise),
                     held=denoiser_gap(D, Dstar, held.images, n_noise=n_noise), seconds=time.time() - t0)
-    return derived(study, r, f'gap-held{len(held)}-noise{n_noise}', compute)
+    return derived(study, r, f'gap2-held{len(held)}-noise{n_noise}', compute)   # gap2: rows with rmse/rel_nn/same intervals
 
 def gap_at(rows:list, sigma:float) -> dict:
     "The row of a gap curve whose noise level is nearest `sigma` (in log)."
@@ -59,29 +59,42 @@ def els_compare(net, # the trained denoiser
                 sub, # its training set (a `Subset`)
                 z_cal:torch.Tensor, # calibration latents
                 z_test:torch.Tensor, # test latents (other seeds)
-                boundary:str='zeros') -> dict:
-    "Calibrated ELS and LS machines against a network: schedules, memorization ratios and r^2 from the same noise."
+                boundary:str='border', # the machines' border rule (`emm_nb.els.BOUNDARIES`)
+                criterion:str='cosine', # the calibration criterion
+                sizes=(1, 3, 5, 7, 9, 11, 13, 15), # candidate patch sizes
+                keep:int=0) -> dict: # also return the first `keep` samples of each sampler (uint8 lists, key 'samples')
+    "Calibrated ELS and LS machines against a network: schedules, and per seed each sampler's r, r^2, nearest training image and copy verdict."
     x = {'net': heun_sample(net, z_test), 'opt': heun_sample(OptimalDenoiser(sub.images), z_test)}
-    out = dict(n=len(sub), k=len(z_test), boundary=boundary)
+    out = dict(n=len(sub.images), k=len(z_test), boundary=boundary, criterion=criterion)
     for name, eq in (('els', True), ('ls', False)):
-        sched, _ = calibrate_patch_sizes(net, sub.images, z_cal, boundary=boundary, equivariant=eq)
+        sched, _ = calibrate_patch_sizes(net, sub.images, z_cal, sizes, boundary=boundary, equivariant=eq, criterion=criterion)
         x[name] = heun_sample(ELSDenoiser(sub.images, sched, boundary=boundary, equivariant=eq), z_test)
         out[f'schedule_{name}'] = sched.to_dict()
-    ref = sub.images_u8
-    out['mem'] = {k: memorization(to_uint8(v), ref).ratio for k, v in x.items()}
-    out['r2'] = {k: r2_score(x[k].clamp(-1, 1), x['net'].clamp(-1, 1)).tolist() for k in ('els', 'ls', 'opt')}
+    mem = {k: memorization(to_uint8(v), sub.images_u8) for k, v in x.items()}
+    c = {k: v.clamp(-1, 1) for k, v in x.items()}
+    out['mem'] = {k: m.ratio for k, m in mem.items()}
+    out['nearest'] = {k: m.nn_idx[:, 0].tolist() for k, m in mem.items()}
+    out['copy'] = {k: m.memorized.tolist() for k, m in mem.items()}
+    out['r'] = {k: pearson_r(c[k], c['net']).tolist() for k in ('els', 'ls', 'opt')}
+    out['r2'] = {k: r2_score(c[k], c['net']).tolist() for k in ('els', 'ls', 'opt')}
+    if keep: out['samples'] = {k: to_uint8(v[:keep]).tolist() for k, v in x.items()}
     return out
 
+def els_stats(r:dict) -> dict:
+    "Per machine of an `els_compare` result: median r [lo, hi], median r^2, and the shares of seeds at the network's nearest training image."
+    return {m: dict(r=bootstrap_median(r['r'][m]), r2=float(np.median(r['r2'][m])),
+                    **same_image(r['nearest'][m], r['nearest']['net'], r['copy'][m], r['copy']['net'])) for m in ('els', 'ls', 'opt')}
+
 def run_els(study, r:dict, calibration:int=16, # calibration seeds (10,000 on)
-            samples:int=100, boundary:str='zeros') -> dict: # test seeds 0..samples-1
+            samples:int=100, boundary:str='border', criterion:str='cosine') -> dict: # test seeds 0..samples-1
     "`els_compare` on a study run (cached)."
     def compute():
         t0, sub = time.time(), study.data(r['config'])
         shape = tuple(sub.images.shape[1:])
         out = els_compare(load_denoiser(run_folder(study, r) / 'train'), sub, sample_latents(range(10_000, 10_000 + calibration), shape),
-                          sample_latents(range(samples), shape), boundary)
+                          sample_latents(range(samples), shape), boundary, criterion)
         return {**out, 'seconds': time.time() - t0}
-    return derived(study, r, f'els-{boundary}-cal{calibration}-k{samples}', compute)
+    return derived(study, r, f'els-{boundary}-{criterion}-cal{calibration}-k{samples}', compute)
 
 # %% ../nbs/09e_beyond.ipynb #be000016
 SIGMA_MID = 0.6   # the level the summary quotes: memorizing and generalising runs differ most on training images here
@@ -89,15 +102,18 @@ SIGMA_MID = 0.6   # the level the summary quotes: memorizing and generalising ru
 def _pct(x, lo=None, hi=None) -> str:
     return f"{100 * x:.1f} %" + ('' if lo is None else f" [{100 * lo:.1f}, {100 * hi:.1f}]")
 
-def _gap_table(curves:dict, mem:dict, sigmas=(2., 0.6, 0.3, 0.14)) -> str:
-    "Markdown: memorization and the training-image gap at a few levels, the held-out gap at `SIGMA_MID`."
+def _gap_cell(x:dict) -> str:
+    "One row of a gap curve in words: gap, RMS in pixel levels, RMS over the NN distance, share at the optimum's image."
+    return (f"{_pct(x['gap'], x['lo'], x['hi'])}; {x['rmse']:.1f} [{x['rmse_lo']:.1f}, {x['rmse_hi']:.1f}] levels = "
+            f"{x['rel_nn']:.2f} NN; same image {100 * x['same']:.0f} % [{100 * x['same_lo']:.0f}, {100 * x['same_hi']:.0f}]")
+
+def _gap_table(curves:dict, mem:dict, sigmas=(3., 2., 0.6, 0.3, 0.14)) -> str:
+    "Markdown: per run and image set, memorization and `_gap_cell` at a few levels."
     lv = [gap_at(next(iter(curves.values()))['train'], s)['sigma'] for s in sigmas]
-    head = '| run | memorizes | ' + ' | '.join(f'training, $\\sigma$ = {s:.3g}' for s in lv) + f' | held-out, $\\sigma$ = {lv[1]:.3g} |'
-    lines = [head, '|' + '---|' * (len(lv) + 3)]
+    lines = ['| run | images | memorizes | ' + ' | '.join(f'$\\sigma$ = {s:.3g}' for s in lv) + ' |', '|' + '---|' * (len(lv) + 3)]
     for lab, c in curves.items():
-        cells = [_pct(x['gap'], x['lo'], x['hi']) for x in (gap_at(c['train'], s) for s in lv)]
-        h = gap_at(c['held'], lv[1])
-        lines.append(f"| {lab} | {100 * mem[lab]:.0f} % | " + ' | '.join(cells) + f" | {_pct(h['gap'], h['lo'], h['hi'])} |")
+        for key, name in (('train', 'training'), ('held', 'held-out')):
+            lines.append(f"| {lab} | {name} | {100 * mem[lab]:.0f} % | " + ' | '.join(_gap_cell(gap_at(c[key], s)) for s in lv) + ' |')
     return '\n'.join(lines)
 
 def _separated(a:list, b:list, factor:float=1.5) -> list:
@@ -106,14 +122,21 @@ def _separated(a:list, b:list, factor:float=1.5) -> list:
 
 # %% ../nbs/09e_beyond.ipynb #be000017
 def gap_finding(curves:dict, mem:dict, base:list, masks:dict) -> str:
-    "The gap page's finding: high noise, the middle level on training and held-out images, and each skip mask against its full network."
-    hi_noise = max(x['gap'] for c in curves.values() for k in ('train', 'held') for x in c[k] if x['sigma'] >= 3)
+    "The gap page's finding: high noise in relative and absolute terms, the middle level on training and held-out images, and each skip mask against its full network."
+    high = [x for c in curves.values() for k in ('train', 'held') for x in c[k] if x['sigma'] >= 3]
+    rng = lambda key, f: f"{f(min(x[key] for x in high))} to {f(max(x[key] for x in high))}"
+    nn = {lab: c['train'][0]['nn'] for lab, c in curves.items()}
     mid = {lab: gap_at(c['train'], SIGMA_MID) for lab, c in curves.items()}
-    held = {lab: gap_at(c['held'], SIGMA_MID)['gap'] for lab, c in curves.items()}
+    held = {lab: gap_at(c['held'], SIGMA_MID) for lab, c in curves.items()}
     s = mid[base[0]]['sigma']
-    text = (f"At $\\sigma \\ge 3$ every run's gap is at most {_pct(hi_noise)} (training and held-out images). At $\\sigma = {s:.3g}$ "
-            f"the gap on training images is " + ', '.join(f"{_pct(mid[l]['gap'])} for {l} ({100 * mem[l]:.0f} % memorized)" for l in base)
-            + "; on held-out images " + ', '.join(f"{_pct(held[l])}" for l in base) + ". ")
+    text = (f"At $\\sigma \\ge 3$ the relative gap is small ({rng('gap', _pct)}), but it is an RMS error of {rng('rmse', lambda v: f'{v:.1f}')} "
+            f"pixel levels, {rng('rel_nn', lambda v: f'{v:.2f}')} of the training images' median nearest-neighbour distance "
+            f"({', '.join(f'{v:.0f}' for v in nn.values())} levels), and the network's output is nearest the optimum's training image for "
+            f"{rng('same', _pct)} of the noised inputs: at high noise a small relative gap is not the optimum. At $\\sigma = {s:.3g}$, on training "
+            "images: " + '; '.join(f"{l} ({100 * mem[l]:.0f} % memorized) gap {_pct(mid[l]['gap'])}, RMS {mid[l]['rmse']:.1f} levels "
+                                   f"({mid[l]['rel_nn']:.2f} NN), same image {_pct(mid[l]['same'])}" for l in base)
+            + "; on held-out images: " + '; '.join(f"{l} gap {_pct(held[l]['gap'])}, same image {_pct(held[l]['same'])}" for l in base)
+            + ". One training run per setting; the runs differ in N and in the number of epochs the preset gives each N. ")
     for lab, full in masks.items():
         a, b = curves[lab]['train'], curves[full]['train']
         sep = _separated(a, b)
@@ -134,7 +157,8 @@ def gap_page(exp, # the gap experiment (`emm_nb.experiments.Experiment`)
     mem = {lab: r['ratio'] for lab, r in one.items()}
     base = [a.label for a in exp.arms if not a.setting]
     masks = {a.label: f"N = {a.ns[0]}" for a in exp.arms if a.setting and f"N = {a.ns[0]}" in curves}
-    plot_gap([curves[l] for l in base], [f"{l} ({100 * mem[l]:.0f} % memorized)" for l in base]); exp.figure('gap')
+    for stat, name in (('gap', 'gap'), ('rel_nn', 'gap_nn'), ('same', 'gap_same')):
+        plot_gap([curves[l] for l in base], [f"{l} ({100 * mem[l]:.0f} % memorized)" for l in base], stat=stat); exp.figure(name)
     if masks:
         full = next(iter(masks.values()))
         plot_gap([curves[l] for l in [full, *masks]], [f"{l} ({100 * mem[l]:.0f} %)" for l in [full, *masks]]); exp.figure('gap_skips')
@@ -142,18 +166,23 @@ def gap_page(exp, # the gap experiment (`emm_nb.experiments.Experiment`)
     for lab, c in curves.items():
         m, hm = gap_at(c['train'], SIGMA_MID), gap_at(c['held'], SIGMA_MID)
         rows.append(note_row('gap', lab, one[lab]['n'], exp.preset, f"gap {_pct(m['gap'], m['lo'], m['hi'])} on training images at "
-                             f"σ = {m['sigma']:.3g} (held-out {_pct(hm['gap'])}); memorizes {100 * mem[lab]:.0f} %"))
+                             f"σ = {m['sigma']:.3g} (RMS {m['rmse']:.1f} levels, {m['rel_nn']:.2f} NN; same image {_pct(m['same'])}; "
+                             f"held-out gap {_pct(hm['gap'])}); memorizes {100 * mem[lab]:.0f} %"))
     finding = gap_finding(curves, mem, base, masks)
     table = _gap_table(curves, mem)
     return table + '\n\n' + exp.save(rows, finding, None, na_reason='beyond the paper', measured=f'gap at σ ≈ {SIGMA_MID}',
                                      held=len(h), noise=noise or g['noise'])
 
 # %% ../nbs/09e_beyond.ipynb #be000020
-KG_R2 = "Kamb & Ganguli report a median r² of about 0.94-0.95 for convolution-only networks and about 0.77 with self-attention"
+KG_R2 = ("Kamb & Ganguli (ICML 2025) report about 0.94-0.95 for convolution-only networks and about 0.77 with self-attention, on whole "
+         "data sets where the networks generalize (their figures label it r²; their evaluation code takes, per image, the Pearson r between "
+         "the machine's and the network's samples from the same seed, then the median)")
 
 def _wilson_bars(ax, ns, vals, k, label, fmt='o-'):
     v = np.asarray(vals, float); lo, hi = wilson(v, [k] * len(v))
     ax.errorbar(ns, 100 * v, yerr=100 * np.clip([v - lo, hi - v], 0, None), fmt=fmt, ms=4, capsize=3, label=label)
+
+MACHINES = dict(els='ELS machine', ls='LS machine', opt='optimum')
 
 def _els_figures(res:dict, one:dict, base:list, eps:float):
     import matplotlib.pyplot as plt
@@ -170,33 +199,63 @@ def _els_figures(res:dict, one:dict, base:list, eps:float):
     axs[1].set(xscale='log', xlabel='sigma', ylabel='calibrated patch size P (ELS)'); axs[1].legend(fontsize=7)
     return fig
 
+def _els_r_figure(stats:dict, one:dict, base:list, k:int):
+    "Median r [interval] of each machine against the network, and the share of seeds at the network's nearest training image, against N."
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, 2, figsize=(10, 3.6))
+    ns = [one[l]['n'] for l in base]
+    for j, (m, name) in enumerate(MACHINES.items()):
+        v = np.array([stats[l][m]['r'] for l in base])
+        x = np.array(ns) * (1 + 0.03 * (j - 1))                                         # side by side
+        axs[0].errorbar(x, v[:, 0], yerr=np.clip([v[:, 0] - v[:, 1], v[:, 2] - v[:, 0]], 0, None), fmt='o-', ms=4, capsize=3, label=name)
+        _wilson_bars(axs[1], x, [stats[l][m]['same'] for l in base], k, name)
+    axs[0].axhspan(0.94, 0.95, color='gray', alpha=0.3, label='Kamb & Ganguli, conv-only (published)')
+    axs[0].set(xscale='log', xlabel='training-set size N', ylabel='median Pearson r with the network\n(same seed; 95 % bootstrap)', ylim=(-1.05, 1.05))
+    axs[1].set(xscale='log', xlabel='training-set size N', ylabel="seeds at the network's nearest\ntraining image (%)", ylim=(-3, 103))
+    for a in axs: a.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
 # %% ../nbs/09e_beyond.ipynb #be000021
-def els_finding(res:dict, one:dict, base:list) -> str:
-    "The ELS page's finding: median r² of each machine against the network, and memorization against N."
-    med = {l: {k: float(np.median(v)) for k, v in r['r2'].items()} for l, r in res.items()}
-    rng = lambda key: f"{min(m[key] for m in med.values()):.2f} to {max(m[key] for m in med.values()):.2f}"
-    return (f"Median $r^2$ between a machine's samples and the network's from the same noise, over the {len(res)} runs: ELS {rng('els')}, "
-            f"LS {rng('ls')}, the optimum {rng('opt')} ({KG_R2}). Memorization against N ("
-            + '; '.join(f"{l}: network {100 * one[l]['ratio']:.0f} %, optimum {100 * res[l]['mem']['opt']:.0f} %, ELS "
-                        f"{100 * res[l]['mem']['els']:.0f} %, LS {100 * res[l]['mem']['ls']:.0f} %" for l in base) + ").")
+def els_finding(stats:dict, res:dict, one:dict, base:list) -> str:
+    "The ELS page's finding: median r of each machine against the network with its interval, the same-image shares, and memorization against N."
+    rs = lambda m: '; '.join(f"{l} {stats[l][m]['r'][0]:.2f} [{stats[l][m]['r'][1]:.2f}, {stats[l][m]['r'][2]:.2f}]" for l in stats)
+    r0 = next(iter(res.values()))
+    return (f"Kamb & Ganguli's statistic, the median over {r0['k']} seeds of the Pearson r between a machine's sample and the network's from the "
+            f"same seed (95 % bootstrap interval; machines with the '{r0['boundary']}' border rule, patch sizes calibrated by {r0['criterion']}): "
+            f"ELS {rs('els')}; LS {rs('ls')}; the optimum {rs('opt')}. {KG_R2}; our networks are U-Nets trained on tens of images, "
+            "most of which they memorize, so the two are not like for like (the [ELS notebook](../../els.html) has a comparison in their regime). "
+            "Seeds whose machine sample has the network sample's nearest training image: " + '; '.join(
+                f"{l}: ELS {100 * stats[l]['els']['same']:.0f} %, LS {100 * stats[l]['ls']['same']:.0f} %, optimum {100 * stats[l]['opt']['same']:.0f} %"
+                for l in stats) + ". Memorization against N (" + '; '.join(
+                f"{l}: network {100 * one[l]['ratio']:.0f} %, optimum {100 * res[l]['mem']['opt']:.0f} %, ELS {100 * res[l]['mem']['els']:.0f} %, "
+                f"LS {100 * res[l]['mem']['ls']:.0f} %" for l in base) + ").")
 
 def els_page(exp, runs:dict, # the ELS experiment and its measure()
-             calibration:int|None=None, samples:int|None=None) -> str: # calibration and test seeds (None: the preset's)
-    "The ELS page after its runs: figures, the r² table, the summary rows and results.json; returns the page's markdown."
+             calibration:int|None=None, samples:int|None=None, # calibration and test seeds (None: the preset's)
+             boundary:str='border', criterion:str='cosine') -> str: # the machines' border rule and calibration criterion
+    "The ELS page after its runs: figures, the r table, the summary rows and results.json; returns the page's markdown."
     e, st = exp.study.preset['els'], exp.study
     cal, k = calibration or e['calibration'], samples or e['samples']
     one = {lab: next(iter(by_n.values())) for lab, by_n in runs.items()}
-    res = {lab: run_els(st, r, cal, k) for lab, r in one.items()}
+    res = {lab: run_els(st, r, cal, k, boundary, criterion) for lab, r in one.items()}
+    stats = {lab: els_stats(r) for lab, r in res.items()}
     base = [a.label for a in exp.arms if not a.setting]
     _els_figures(res, one, base, exp.eps); exp.figure('els')
-    lines = ['| run | network (max over snapshots) | network, same seeds | optimum | ELS | LS | median $r^2$: ELS / LS / optimum |', '|---|---|---|---|---|---|---|']
+    _els_r_figure(stats, one, base, k); exp.figure('els_r')
+    lines = ['| run | network (max over snapshots) | network, same seeds | optimum | ELS | LS | median r [95 %]: ELS / LS / optimum '
+             '| median $r^2$: ELS / LS / optimum | at the network\'s image (both copies): ELS / LS / optimum |', '|---|---|---|---|---|---|---|---|---|']
     rows = []
     for lab, r in res.items():
-        med = {m: float(np.median(v)) for m, v in r['r2'].items()}
+        s = stats[lab]
         lines.append(f"| {lab} | {100 * one[lab]['ratio']:.0f} % | " + ' | '.join(f"{100 * r['mem'][m]:.0f} %" for m in ('net', 'opt', 'els', 'ls'))
-                     + f" | {med['els']:.2f} / {med['ls']:.2f} / {med['opt']:.2f} |")
+                     + ' | ' + ' / '.join(f"{s[m]['r'][0]:.2f} [{s[m]['r'][1]:.2f}, {s[m]['r'][2]:.2f}]" for m in MACHINES)
+                     + ' | ' + ' / '.join(f"{s[m]['r2']:.2f}" for m in MACHINES)
+                     + ' | ' + ' / '.join(f"{100 * s[m]['same']:.0f} % ({100 * s[m]['same_copy']:.0f} %)" for m in MACHINES) + ' |')
         for m, name in (('els', 'ELS'), ('ls', 'LS')):
             row = ratio_row('els', f"{name} machine, {lab}", name, dict(ratio=r['mem'][m], k=r['k'], n=one[lab]['n']), exp.preset)
-            rows.append({**row, 'kind': 'note', 'text': row['text'] + f"; median r² with the network {med[m]:.2f}"})
-    return '\n'.join(lines) + '\n\n' + exp.save(rows, els_finding(res, one, base), None, na_reason='beyond the paper',
-                                                 measured='ratio and r² at N = ' + ', '.join(str(one[l]['n']) for l in base), calibration=cal, samples=k)
+            rows.append({**row, 'kind': 'note', 'text': row['text'] + f"; median r with the network {s[m]['r'][0]:.2f} [{s[m]['r'][1]:.2f}, "
+                         f"{s[m]['r'][2]:.2f}], {100 * s[m]['same']:.0f} % of seeds at its training image"})
+    return '\n'.join(lines) + '\n\n' + exp.save(rows, els_finding(stats, res, one, base), None, na_reason='beyond the paper',
+                                                 measured='ratio and median r at N = ' + ', '.join(str(one[l]['n']) for l in base),
+                                                 calibration=cal, samples=k, boundary=boundary, criterion=criterion)

@@ -12,16 +12,22 @@ from .sampling import heun_sample
 from .optimal import noise_levels
 
 # %% auto #0
-__all__ = ['image_patches', 'PatchSchedule', 'patch_softmax', 'PatchBank', 'ELSDenoiser', 'Recorder', 'r2_score',
-           'calibrate_patch_sizes']
+__all__ = ['BOUNDARIES', 'image_patches', 'PatchSchedule', 'patch_softmax', 'key_groups', 'PatchBank', 'ELSDenoiser', 'Recorder',
+           'r2_score', 'cosine', 'pearson_r', 'calibrate_patch_sizes', 'bootstrap_median', 'same_image']
 
 # %% ../nbs/11_els.ipynb #da529916
+BOUNDARIES = ('border', 'zeros', 'circular', 'mask')   # the border rules of `ELSDenoiser`
+
 def image_patches(images:torch.Tensor, # [B, C, H, W]
                   p:int, # patch side, odd
+                  circular:bool=False, # wrap around the image instead of zero padding
                  ) -> torch.Tensor:
-    "The p x p patch centred on every pixel, zero padded: [B, H*W, C*p*p] (row = pixel, row-major)."
+    "The p x p patch centred on every pixel, zero (or circularly) padded: [B, H*W, C*p*p] (row = pixel, row-major)."
     if int(p) != p or p < 1 or p % 2 == 0: raise ValueError(f"patch size must be an odd integer >= 1, got {p}")
-    return F.unfold(images, int(p), padding=int(p) // 2).transpose(1, 2)
+    p = int(p)
+    if not circular: return F.unfold(images, p, padding=p // 2).transpose(1, 2)
+    if p > min(images.shape[-2:]): raise ValueError(f"circular padding needs a patch no larger than the image, got p={p} for {tuple(images.shape[-2:])}")
+    return F.unfold(F.pad(images, (p // 2,) * 4, mode='circular'), p).transpose(1, 2)
 
 class PatchSchedule:
     "A patch size per noise level: the size given for the grid level nearest in log sigma."
@@ -36,6 +42,7 @@ class PatchSchedule:
         return self.sizes[min(range(len(self.sigmas)), key=lambda i: abs(math.log(self.sigmas[i]) - l))]
     def to_dict(self): return dict(sigmas=self.sigmas, sizes=self.sizes)
     def __repr__(self): return 'PatchSchedule(' + ', '.join(f'{s:.3g}:{p}' for s, p in zip(self.sigmas, self.sizes)) + ')'
+
 
 # %% ../nbs/11_els.ipynb #els00001
 def patch_softmax(q:torch.Tensor, # [B, D] query patches of one pixel, divided by sigma^2
@@ -60,42 +67,56 @@ def patch_softmax(q:torch.Tensor, # [B, D] query patches of one pixel, divided b
         tot, acc, m = tot * alpha + logit.sum(1, keepdim=True), acc * alpha + logit @ vals[k:k + chunk], m_new
     return best if argmax else acc / tot
 
+# %% ../nbs/11_els.ipynb #els00004
+def key_groups(h:int, w:int, # image size
+               p:int, # patch side, odd
+               boundary:str, # one of `BOUNDARIES`
+               equivariant:bool=True, # False: the LS machine, every pixel its own position
+              ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    "[(query pixels, key positions)]: the query pixels (row-major) that are compared with the training patches at those positions."
+    if boundary not in BOUNDARIES: raise ValueError(f"unknown boundary {boundary!r}: use one of {BOUNDARIES}")
+    hw, m = h * w, p // 2
+    if not equivariant: return [(torch.tensor([q]), torch.tensor([q])) for q in range(hw)]
+    if boundary in ('zeros', 'mask'): return [(torch.arange(hw), torch.arange(hw))]
+    side = lambda n: torch.where((torch.arange(n) < m) | (torch.arange(n) >= n - m), torch.arange(n), -1)   # -1: interior
+    cls = torch.stack(torch.broadcast_tensors(side(h)[:, None], side(w)[None, :]), -1).reshape(hw, 2)
+    if boundary == 'circular': return [(torch.arange(hw), (cls == -1).all(1).nonzero().flatten())]
+    _, g = cls.unique(dim=0, return_inverse=True)
+    return [((g == k).nonzero().flatten(),) * 2 for k in range(int(g.max()) + 1)]
+
 # %% ../nbs/11_els.ipynb #els00002
 class PatchBank:
     "The p x p patches of a training set at every position, answering the queries at that patch size."
     def __init__(self, images:torch.Tensor, # training images [N, C, H, W], in the computation's dtype and on its device
                  p:int, # patch side, odd
-                 boundary:str='zeros'): # 'zeros' | 'mask' (see `ELSDenoiser`)
-        self.p, self.shape = p, tuple(images.shape[1:])
+                 boundary:str='border'): # one of `BOUNDARIES` (see `ELSDenoiser`)
+        self.p, self.shape, self.boundary = p, tuple(images.shape[1:]), boundary
         c, h, w = self.shape
-        self.Y = image_patches(images, p).transpose(0, 1).contiguous()                 # [HW(q), N, D]
+        self.Y = image_patches(images, p, boundary == 'circular').transpose(0, 1).contiguous()   # [HW(q), N, D]
         self.centre = images.flatten(2).permute(2, 0, 1).contiguous()                  # [HW(q), N, C]
         if boundary == 'mask':
             inside = image_patches(torch.ones(1, c, h, w, dtype=images.dtype, device=images.device), p)[0]   # [HW(p), D]
             self.yy = torch.einsum('qnd,pd->pqn', self.Y.square(), inside)             # [HW(p), HW(q), N]
         else: self.yy = self.Y.square().sum(-1)[None]                                  # [1, HW(q), N]
 
-    def keys(self, pix:int, equivariant:bool) -> tuple:
-        "What a query patch at pixel `pix` is compared with: key patches, their centre pixels and squared norms."
-        row = self.yy[pix if len(self.yy) > 1 else 0]                                  # [HW(q), N]
-        if equivariant: return self.Y.flatten(0, 1), self.centre.flatten(0, 1), row.reshape(-1)   # every (position, image)
-        return self.Y[pix], self.centre[pix], row[pix]                                 # the images' patches at pix
-
     def denoise(self, x:torch.Tensor, # noisy images [B, C, H, W], in the bank's dtype
                 s:float, # their noise level
                 equivariant:bool=True, chunk_q:int=2048, chunk_k:int=16384,
                 argmax:bool=False): # return, per pixel, the (training image, position) of the largest weight
-        "Per query pixel, a streamed softmax over the key patches: the denoised images [B, C, H, W] (or the sources [B, H*W, 2])."
+        "Per query pixel, a streamed softmax over its key patches: the denoised images [B, C, H, W] (or the sources [B, H*W, 2])."
         B, (c, h, w), (HW, N) = len(x), self.shape, self.Y.shape[:2]
-        X = image_patches(x, self.p).transpose(0, 1) / (s * s)                        # [HW(p), B, D], scaled by 1/sigma^2
+        X = image_patches(x, self.p, self.boundary == 'circular').transpose(0, 1) / (s * s)   # [HW(p), B, D], scaled by 1/sigma^2
         out = torch.empty((HW, B, 2 if argmax else c), dtype=torch.int64 if argmax else x.dtype, device=x.device)
-        for pix in range(HW):
-            keys, vals, yn = self.keys(pix, equivariant)
-            yn = yn * (-0.5 / (s * s))
-            for a in range(0, B, chunk_q):
-                r = patch_softmax(X[pix, a:a + chunk_q], keys, vals, yn, chunk_k, argmax)
-                if argmax: r = torch.cat([r % N, r // N if equivariant else torch.full_like(r, pix)], 1)   # key -> (image, position)
-                out[pix, a:a + chunk_q] = r
+        for pixels, pos in key_groups(h, w, self.p, self.boundary, equivariant):
+            pos, every = pos.to(x.device), len(pos) == HW                             # every position: views, no copies
+            keys, vals = (t.flatten(0, 1) if every else t[pos].flatten(0, 1) for t in (self.Y, self.centre))
+            for pix in pixels.tolist():
+                row = self.yy[pix if len(self.yy) > 1 else 0]                          # [HW(q), N]
+                yn = (row if every else row[pos]).reshape(-1) * (-0.5 / (s * s))
+                for a in range(0, B, chunk_q):
+                    r = patch_softmax(X[pix, a:a + chunk_q], keys, vals, yn, chunk_k, argmax)
+                    if argmax: r = torch.cat([r % N, pos[r // N]], 1)                  # key -> (image, position)
+                    out[pix, a:a + chunk_q] = r
         return out.transpose(0, 1) if argmax else out.permute(1, 2, 0).reshape(B, c, h, w)
 
 # %% ../nbs/11_els.ipynb #90f55cae
@@ -104,7 +125,7 @@ class ELSDenoiser:
     def __init__(self, images:torch.Tensor, # training images [N, C, H, W] in [-1, 1]
                  patch_size, # odd int, or a callable sigma -> odd int (e.g. a `PatchSchedule`)
                  equivariant:bool=True, # pool patches over all positions (ELS); False: same position only (LS)
-                 boundary:str='zeros', # 'zeros': query and training images zero padded | 'mask': distances over in-image query entries
+                 boundary:str='border', # one of `BOUNDARIES`: 'border' Kamb & Ganguli's | 'zeros' every position, zero padded | 'circular' | 'mask'
                  dtype=torch.float64, # computation precision
                  device=None, # where the patch bank lives and the computation runs
                  chunk_q:int=2048, # query patches per chunk
@@ -112,19 +133,21 @@ class ELSDenoiser:
         images = torch.as_tensor(images)
         if images.ndim != 4: raise ValueError(f"images must be [N, C, H, W], got shape {list(images.shape)}")
         if not images.is_floating_point(): raise TypeError(f"images must be floating point in [-1, 1], got {images.dtype}")
-        if boundary not in ('zeros', 'mask'): raise ValueError(f"unknown boundary {boundary!r}: use 'zeros' or 'mask'")
+        if boundary not in BOUNDARIES: raise ValueError(f"unknown boundary {boundary!r}: use one of {BOUNDARIES}")
         self.device = torch.device(device) if device is not None else images.device
         self.y, self.shape, self.dtype = images.to(self.device, dtype), tuple(images.shape[1:]), dtype
         self.patch_size, self.equivariant, self.boundary, self.chunk_q, self.chunk_k = patch_size, equivariant, boundary, chunk_q, chunk_k
-        self.max_size = 2 * max(self.shape[1:]) - 1        # a window this large covers the image from every pixel
+        h, w = self.shape[1:]                              # zero padding: a window of 2 max(H, W) - 1 covers the image from every pixel;
+        self.max_size = (min(h, w) - 1) // 2 * 2 + 1 if boundary == 'circular' else 2 * max(h, w) - 1   # circular: the image
         self._banks = {}                                   # patch size -> PatchBank
 
     def __len__(self): return len(self.y)
 
     def size_at(self, sigma:float) -> int:
-        "The patch size used at `sigma` (capped at `max_size`: larger windows only add zeros)."
+        "The patch size used at `sigma` (capped at `max_size` with zero padding: larger windows only add zeros)."
         p = int(self.patch_size(sigma)) if callable(self.patch_size) else int(self.patch_size)
         if p < 1 or p % 2 == 0: raise ValueError(f"patch size must be odd and >= 1, got {p} at sigma={sigma}")
+        if self.boundary == 'circular' and p > self.max_size: raise ValueError(f"circular padding needs a patch no larger than the image: p={p} > {self.max_size}")
         return min(p, self.max_size)
 
     def __call__(self, x:torch.Tensor, # noisy images [B, C, H, W]
@@ -166,28 +189,66 @@ def r2_score(pred:torch.Tensor, target:torch.Tensor) -> torch.Tensor:
     p, t = pred.flatten(1).double(), target.flatten(1).double()
     return 1 - (p - t).square().sum(1) / (t - t.mean(1, keepdim=True)).square().sum(1)
 
+def cosine(a:torch.Tensor, b:torch.Tensor, centred:bool=False) -> torch.Tensor:
+    "Per-image cosine between `a` and `b` [B, ...] (float64); `centred`: about each image's mean, i.e. the Pearson r."
+    a, b = a.flatten(1).double(), b.flatten(1).double()
+    if centred: a, b = a - a.mean(1, keepdim=True), b - b.mean(1, keepdim=True)
+    return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1))
+
+def pearson_r(a:torch.Tensor, b:torch.Tensor) -> torch.Tensor:
+    "Per-image Pearson correlation of two image batches [B, ...]: Kamb & Ganguli's per-sample statistic."
+    return cosine(a, b, centred=True)
+
+# %% ../nbs/11_els.ipynb #els00005
 @torch.no_grad()
 def calibrate_patch_sizes(net, # the trained denoiser D(x, sigma)
                           images:torch.Tensor, # its training images [N, C, H, W] in [-1, 1]
                           latents:torch.Tensor, # calibration latents [B, C, H, W]
-                          sizes=(1, 3, 5, 7, 9, 11, 13, 15), # candidate odd patch sizes
+                          sizes=(1, 3, 5, 7, 9, 11, 13, 15), # candidate odd patch sizes (those above the machine's `max_size` are dropped)
                           num_steps:int=18, # sampler steps (the grid of sigma)
+                          criterion:str='cosine', # 'cosine': median over inputs of the best-cosine P (Kamb & Ganguli) | 'mse'
                           **els_kw) -> tuple[PatchSchedule, dict]:
-    "Per noise level of the net's sampler trajectories, the patch size whose ELS output best matches the net's (MSE)."
+    "Per noise level of the net's sampler trajectories, the patch size whose ELS machine best matches the net."
+    if criterion not in ('cosine', 'mse'): raise ValueError(f"unknown criterion {criterion!r}: use 'cosine' or 'mse'")
     rec = Recorder(net)
     heun_sample(rec, latents, num_steps=num_steps)
     by_sigma = {}
     for s, x in rec.calls: by_sigma.setdefault(s, []).append(x)
     els = ELSDenoiser(images, sizes[0], **els_kw)
-    dev = latents.device
-    mse = {}
+    sizes = [p for p in sizes if p <= els.max_size]
+    dev, score, best = latents.device, {}, {}
     for s, xs in by_sigma.items():
         x = torch.cat(xs).to(dev)
         target = net(x, torch.full((len(x),), s, dtype=torch.float64, device=dev)).double()
-        mse[s] = []
+        outs = []
         for p in sizes:
             els.patch_size = p
-            mse[s].append((els(x, s) - target).square().mean().item())
-    sig = sorted(mse, reverse=True)
-    best = [sizes[int(np.argmin(mse[s]))] for s in sig]
-    return PatchSchedule(sig, best), dict(sigmas=sig, sizes=list(sizes), mse=[mse[s] for s in sig], best=best)
+            outs.append(els(x, s))
+        if criterion == 'mse':
+            score[s] = [(o - target).square().mean().item() for o in outs]
+            best[s] = sizes[int(np.argmin(score[s]))]
+        else:
+            cos = torch.stack([cosine(o - x, target - x) for o in outs])              # [sizes, inputs]
+            score[s] = cos.mean(1).tolist()
+            chosen = np.sort(np.asarray(sizes)[cos.argmax(0).cpu().numpy()])
+            best[s] = int(chosen[(len(chosen) - 1) // 2])                              # the lower median: an odd size
+    sig = sorted(score, reverse=True)
+    return PatchSchedule(sig, [best[s] for s in sig]), dict(sigmas=sig, sizes=list(sizes), criterion=criterion,
+                                                           score=[score[s] for s in sig], best=[best[s] for s in sig])
+
+def bootstrap_median(values, n_boot:int=2000, level:float=0.95, seed:int=0) -> tuple[float, float, float]:
+    "The median of per-seed values and its percentile bootstrap interval (seeds resampled)."
+    v = np.asarray(values, float)
+    if v.ndim != 1 or len(v) == 0: raise ValueError(f"need a non-empty 1-d list of values, got shape {v.shape}")
+    m = np.median(v[np.random.default_rng(seed).integers(0, len(v), (n_boot, len(v)))], 1)
+    return float(np.median(v)), *(float(q) for q in np.quantile(m, [(1 - level) / 2, (1 + level) / 2]))
+
+def same_image(nearest_a, nearest_b, # nearest training image per seed of two samplers run from the same seeds
+               copy_a=None, copy_b=None) -> dict: # whether each sample is a copy (the memorization test), optional
+    "The share of seeds whose two samples have the same nearest training image (`same`), and are both copies of it (`same_copy`)."
+    a, b = np.asarray(nearest_a), np.asarray(nearest_b)
+    if a.ndim != 1 or a.shape != b.shape or len(a) == 0: raise ValueError(f"need two equal, non-empty 1-d lists of indices, got {a.shape} and {b.shape}")
+    same, out = a == b, dict(k=len(a))
+    out['same'] = float(same.mean())
+    if copy_a is not None: out['same_copy'] = float((same & np.asarray(copy_a, bool) & np.asarray(copy_b, bool)).mean())
+    return out

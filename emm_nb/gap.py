@@ -18,8 +18,9 @@ from .sampling import edm_sigmas, sample_latents, heun_sample, to_uint8
 from .metrics import memorization
 
 # %% auto #0
-__all__ = ['held_out_subset', 'noised', 'bootstrap_ratio', 'denoiser_gap', 'list_snapshots', 'load_snapshot', 'run_subset',
-           'gap_of_run', 'plot_gap', 'neighbours_figure', 'explorer_figure', 'run_explorer']
+__all__ = ['GAP_STATS', 'held_out_subset', 'noised', 'bootstrap_ratio', 'nn_distance', 'nearest_image', 'denoiser_gap',
+           'list_snapshots', 'load_snapshot', 'run_subset', 'gap_of_run', 'plot_gap', 'neighbours_figure',
+           'explorer_figure', 'run_explorer']
 
 # %% ../nbs/10_gap.ipynb #8c65173d
 @lru_cache(maxsize=2)
@@ -49,6 +50,22 @@ def bootstrap_ratio(num, den, # per-image sums of the numerator and denominator
     a = (1 - level) / 2
     return float(num.sum() / den.sum()), *(float(v) for v in np.quantile(r, [a, 1 - a]))
 
+def _l2(a, b) -> torch.Tensor:
+    "Exact float64 L2 distances between the images of `a` [A, ...] and `b` [B, ...]: [A, B]."
+    f = lambda t: torch.as_tensor(t, dtype=torch.float64).flatten(1)
+    return torch.cdist(f(a), f(b), compute_mode='donot_use_mm_for_euclid_dist')
+
+def nn_distance(images) -> float:
+    "The median over images of the distance to the nearest other image, as an RMS in pixel levels (0-255); exact, float64."
+    if len(images) < 2: raise ValueError(f"the nearest-neighbour distance needs at least 2 images, got {len(images)}")
+    d = _l2(images, images).fill_diagonal_(torch.inf).min(1).values
+    return 127.5 * float(np.median(d.numpy())) / torch.as_tensor(images[0]).numel() ** 0.5
+
+def nearest_image(x, # images [B, ...]
+                  train) -> torch.Tensor: # training images [N, ...]
+    "Index of the nearest training image of each of `x` (exact float64 L2): int64 [B]."
+    return _l2(x, train).argmin(1)
+
 # %% ../nbs/10_gap.ipynb #88be9dfd
 @torch.no_grad()
 def denoiser_gap(D, # the denoiser to measure, D(x, sigma, labels=None)
@@ -56,20 +73,29 @@ def denoiser_gap(D, # the denoiser to measure, D(x, sigma, labels=None)
                  images, # clean images [M, C, H, W] in [-1, 1]
                  sigmas=None, # noise levels; None: the sampler's 18 non-zero levels
                  n_noise:int=4, # noise draws per image
-                 seed:int=0, batch:int=512, n_boot:int=2000) -> list[dict]:
-    "Per noise level: the relative score error `gap` [lo, hi], the excess-loss ratio and the RMS error in pixel levels."
+                 seed:int=0, batch:int=512, n_boot:int=2000,
+                 train=None) -> list[dict]: # the training images (None: Dstar's) for the nearest-neighbour scale and images
+    "Per noise level: the relative score error `gap`, the RMS error in pixel levels `rmse`, that error over the training images' NN distance `rel_nn`, and the share `same` of inputs whose two outputs are nearest one training image, each [lo, hi]."
     sigmas = edm_sigmas()[:-1].tolist() if sigmas is None else [float(s) for s in sigmas]
+    train = (Dstar.y if train is None else torch.as_tensor(train)).detach().cpu().double().flatten(1)
+    nn = nn_distance(train)
     rows = []
     for j, s in enumerate(sigmas):
         y, x = noised(images, s, n_noise, seed + j)
         run = lambda f: torch.cat([f(x[b:b + batch], torch.full((len(x[b:b + batch]),), s, dtype=torch.float64)).double().cpu()
                                    for b in range(0, len(x), batch)])
         ds, d = run(Dstar), run(D)
-        per = lambda t: t.square().flatten(1).sum(1).view(-1, n_noise).sum(1)     # per image, summed over its draws
-        err, score, loss = per(d - ds), per(ds - x), per(ds - y)
+        per = lambda t: t.view(-1, n_noise).sum(1)                                     # per image, summed over its draws
+        sq = lambda t: per(t.square().flatten(1).sum(1))
+        err, score, loss = sq(d - ds), sq(ds - x), sq(ds - y)
+        draws = torch.full_like(err, n_noise)
         g, lo, hi = bootstrap_ratio(err, score, n_boot, seed=seed + j)
+        ms = bootstrap_ratio(err, draws * x[0].numel(), n_boot, seed=seed + j)       # mean squared error per entry
+        rms = [127.5 * v ** 0.5 for v in ms]
+        same = bootstrap_ratio(per((nearest_image(d, train) == nearest_image(ds, train)).double()), draws, n_boot, seed=seed + j)
         rows.append(dict(sigma=s, gap=g, lo=lo, hi=hi, excess=(err.sum() / loss.sum()).item() if loss.sum() > 0 else float('inf'),
-                         rmse=127.5 * (err.sum() / x.numel()).sqrt().item()))
+                         rmse=rms[0], rmse_lo=rms[1], rmse_hi=rms[2], nn=nn, rel_nn=rms[0] / nn, rel_nn_lo=rms[1] / nn, rel_nn_hi=rms[2] / nn,
+                         same=same[0], same_lo=same[1], same_hi=same[2]))
     return rows
 
 # %% ../nbs/10_gap.ipynb #c9aece09
@@ -106,21 +132,28 @@ def gap_of_run(run_dir, step:int|None=None, held=None, n_noise:int=4, **kw) -> d
     return out
 
 # %% ../nbs/10_gap.ipynb #d4f0c868
+GAP_STATS = dict(gap='relative score error\nE|D - D*|^2 / E|D* - x|^2', rmse='RMS error |D - D*| (pixel levels)',
+                 rel_nn='RMS error / training NN distance', same='same nearest training image\n(share of inputs)')
+
 def plot_gap(curves:list[dict], # results of `gap_of_run`
              labels=None, # one label per curve (default: run names)
-             axs=None):
-    "The gap against sigma with its intervals: training images (left) and held-out images (right)."
+             axs=None, stat:str='gap'): # a key of `GAP_STATS`
+    "A column of the gap rows against sigma with its intervals: training images (left) and held-out images (right)."
     import matplotlib.pyplot as plt
+    if stat not in GAP_STATS: raise ValueError(f"unknown statistic {stat!r}: use one of {list(GAP_STATS)}")
+    lo, hi = ('lo', 'hi') if stat == 'gap' else (f'{stat}_lo', f'{stat}_hi')
     if axs is None: fig, axs = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
     for c, lab in zip(curves, labels or [c['run'] for c in curves]):
         for ax, key in zip(axs, ('train', 'held')):
             if key not in c: continue
-            s, g = [r['sigma'] for r in c[key]], np.array([[r['gap'], r['lo'], r['hi']] for r in c[key]])
+            s, g = [r['sigma'] for r in c[key]], np.array([[r[stat], r[lo], r[hi]] for r in c[key]])
             l, = ax.plot(s, g[:, 0], 'o-', ms=3, label=lab)
             ax.fill_between(s, g[:, 1], g[:, 2], color=l.get_color(), alpha=0.25)
     for ax, t in zip(axs, ('noised training images', 'noised held-out images (CIFAR-10 test)')):
-        ax.set(xscale='log', yscale='log', xlabel='sigma', title=t); ax.grid(alpha=0.3, which='both')
-    axs[0].set_ylabel('relative score error\nE|D - D*|^2 / E|D* - x|^2'); axs[0].legend(fontsize=8)
+        ax.set(xscale='log', yscale='linear' if stat == 'same' else 'log', xlabel='sigma', title=t); ax.grid(alpha=0.3, which='both')
+    if stat == 'rel_nn':
+        for ax in axs: ax.axhline(1, c='gray', ls='--', lw=1)
+    axs[0].set_ylabel(GAP_STATS[stat]); axs[0].legend(fontsize=8)
     axs[0].figure.tight_layout()
     return axs[0].figure
 
