@@ -52,9 +52,10 @@ def plan_params(factor:str) -> list[str]:
     return list(inspect.signature(PLANS[factor]).parameters)[1:]
 
 def planned_configs(study:Study, arms:list[Arm]) -> list[dict]:
-    "A plan's run configurations, each once (searched arms left out), and the baseline's seeds when an EMM needs their dispersion."
+    "A plan's run configurations, each once (searched arms left out), and the baseline's seeds when an EMM or a test needs their dispersion."
     jobs = [(n, a.setting) for a in arms if a.ns for n in a.ns]
-    if any(a.ns and len(a.ns) > 1 for a in arms) and study.preset['res'] in study.preset['grid']: jobs += study.baseline_jobs()
+    if any(a.ns and (len(a.ns) > 1 or a.ref) for a in arms) and study.preset['res'] in study.preset['grid']:
+        jobs += study.baseline_jobs()            # an EMM, or a test against the reference, borrows the baseline's noise model
     cfgs = {canonical_json(c): c for c in (study.config(n, **s) for n, s in jobs)}
     return list(cfgs.values())
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy, functools, inspect, json
 from pathlib import Path
 import numpy as np
-from fastcore.basics import patch
 from .data import Subset, cifar10_subset, load_cifar10, resize, subset, DataError
 from .sources import canonical_name, load_source
 from .gap import held_out_subset
@@ -20,7 +19,7 @@ from .presets import StudyError, get_preset, run_duration
 
 # %% auto #0
 __all__ = ['SLUG', 'net_overrides', 'second_source_spec', 'setting_key', 'study_data', 'data_name', 'second_source', 'run_data',
-           'run_settings', 'fit_run', 'train_run', 'Study', 'measure_grid']
+           'run_settings', 'fit_run', 'train_run', 'Study', 'patch', 'measure_grid']
 
 # %% ../nbs/09_study.ipynb #6ca4dd63
 _KEEP_NET_KEYS = ('img_resolution', 'label_dim', 'attn_resolutions')   # never dropped: attention follows the resolution unless given
@@ -188,6 +187,16 @@ class Study:
     def second_source(self, spec:str|None, cls:int=5):
         "The second source of a mix (see `second_source`)."
         return second_source(spec, cls, self.root)
+
+# %% ../nbs/09_study.ipynb #patch001
+def patch(f=None, *, as_prop:bool=False):
+    "Make `f` a method (or, `as_prop`, a property) of the class its `self` is annotated with: fastcore's `patch`, so that the study imports where only torch is installed."
+    if f is None: return functools.partial(patch, as_prop=as_prop)
+    cls = f.__annotations__['self']
+    cls = f.__globals__[cls] if isinstance(cls, str) else cls     # annotations are strings under `from __future__ import annotations`
+    f.__qualname__ = f'{cls.__name__}.{f.__name__}'
+    setattr(cls, f.__name__, property(f) if as_prop else f)
+    return f
 
 # %% ../nbs/09_study.ipynb #sp000002
 @patch

@@ -69,13 +69,11 @@ def test_smoke_study_kill_and_resume(tmp_path, data_root):
     r = emm_study('--preset', 'smoke', '--out', str(out), *sel)
     assert r.returncode == 0 and r.stdout.count('already done, skipped') == len(EXPERIMENTS)
 
-def test_no_summary_when_no_experiment_finished(tmp_path, data_root):
-    "A study whose only experiment fails says so once, names the notebook, and writes no summary (no second, misleading error)."
-    empty = tmp_path / 'no_images'; empty.mkdir()                    # a second source with nothing in it: fails when a run starts
+def test_empty_second_source_refused_before_training(tmp_path, data_root):
+    "An empty second source is refused with the request, before any run trains: rc 2, the parameter named, no runs, no summary (a study where no experiment finishes: tests/test_bad_inputs.py)."
+    empty = tmp_path / 'no_images'; empty.mkdir()                    # a second source with nothing in it
     out = tmp_path / 'o'
     r = emm_study('--preset', 'smoke', '--out', str(out), '--factors', 'intra_diversity', '-p', 'second', str(empty), '--executor', 'local')
-    assert r.returncode == 1, r.stdout + r.stderr
-    assert 'intra_diversity: FAILED' in r.stdout and 'no experiment finished: no summary written' in r.stdout, r.stdout
-    assert not (out / 'summary.ipynb').exists() and not (out / 'summary.csv').exists()
-    st = json.loads((out / 'status.json').read_text())['status']
-    assert list(st) == ['intra_diversity'] and st['intra_diversity'].startswith('failed: '), st
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "second=" in r.stderr and 'no images' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert not any((out / 'runs').glob('*/result.json')) and not (out / 'summary.csv').exists()

@@ -39,8 +39,6 @@ def test_core_and_gpu_check_import_with_torch_only(tmp_path):
     assert {'emm_nb.training', 'emm_nb.data', 'emm_nb.networks', 'emm_nb.sampling', 'emm_nb.metrics', 'emm_nb.memeval',
             'emm_nb.optimal', 'emm_nb.cache', 'emm_nb.gap'} <= set(got['modules'])
 
-@pytest.mark.xfail(strict=True, raises=ModuleNotFoundError,
-                   reason="emm_nb.study imports fastcore.basics.patch (issue 24): remove this mark with that import")
 def test_gpu_preset_run_into_the_cache_with_torch_only(tmp_path):
     got = torch_only("""
         import json
