@@ -45,7 +45,7 @@ PRESETS = {
                   batch=dict(ns=(20,), values=(8, 16)), weight_decay=dict(ns=(20,), values=(0., 0.1)),
                   ema=dict(ns=(20,), values=(None, 0.)), intra_diversity=dict(ns=(20,), values=(0., 1.), cls=5),
                   gap=dict(ns=(10, 20), masks=('keep 4x4',), held=20, noise=1), els=dict(ns=(10, 20), calibration=2, samples=8)),
-    'cpu': dict(about=f"a 2-core CPU: the tiny U-Net at 16 base channels (0.17M parameters), EDM preconditioning, {_CPU_PRECISION} training, "
+    'cpu': dict(about=f"a 2-core CPU: the tiny U-Net at 16 base channels (0.16M parameters), EDM preconditioning, {_CPU_PRECISION} training, "
                       f"8x8 (and 16x16) CIFAR-10, {_CPU_EPOCHS:,} epochs per run for every N (batch 64), 256 samples at {len(_CPU_SNAPS)} "
                       f"log-spaced snapshots, a run stopping once its best ratio rose less than 1 point over a doubling of epochs, training seeds 0-2",
                 train='tiny', train_kw=dict(precond='edm', stop_at=0.99, log_steps=100, precision=_CPU_PRECISION, eval_batch=_CPU_EVAL_BATCH,
@@ -64,7 +64,7 @@ PRESETS = {
 }
 _L = (280, 560)     # the longer preset's factor grid: its 0.65M network memorizes about four times more images (the plateau scan)
 PRESETS['cpu-long'] = copy.deepcopy(PRESETS['cpu']) | dict(
-    about=PRESETS['cpu']['about'].replace('16 base channels (0.17M parameters)', '32 base channels (the 0.65M network)').replace(f"{_CPU_EPOCHS:,} epochs", "8,000 epochs")
+    about=PRESETS['cpu']['about'].replace('16 base channels (0.16M parameters)', '32 base channels (the 0.65M network)').replace(f"{_CPU_EPOCHS:,} epochs", "8,000 epochs")
           + "; not run on this project's machines (days on 2 cores)",
     train_kw={**PRESETS['cpu']['train_kw'], 'net_kwargs': {}}, duration=dict(epochs=8_000, snapshot_epochs=_CPU_SNAPS + (5656.9, 8000.)),
     grid={8: (200, 280, 400, 560, 800), 16: (70, 140)}, seeds=dict(ns=_L, seeds=(0, 1, 2), fresh=(3, 4)), ns=_L,

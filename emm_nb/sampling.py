@@ -68,6 +68,7 @@ def heun_sample(denoiser, # D(x, sigma, labels=None) -> denoised x
 def to_uint8(x:torch.Tensor, # float [B, C, H, W] in [-1, 1]
             ) -> torch.Tensor:
     "Quantise as the paper saves PNGs: x*127.5 + 128, clipped to [0, 255], truncated; returns uint8 [B, H, W, C]."
+    if not torch.isfinite(x).all(): raise ValueError("x holds NaN or inf: the sampler diverged (NaN would quantise to black)")
     return (x * 127.5 + 128).clip(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
 
 # %% ../nbs/02_sampling.ipynb #fef3ef63
