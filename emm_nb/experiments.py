@@ -54,7 +54,8 @@ def plan_params(factor:str) -> list[str]:
 def planned_configs(study:Study, arms:list[Arm]) -> list[dict]:
     "A plan's run configurations, each once (searched arms left out), and the baseline's seeds when an EMM or a test needs their dispersion."
     jobs = [(n, a.setting) for a in arms if a.ns for n in a.ns]
-    if any(a.ns and (len(a.ns) > 1 or a.ref) for a in arms) and study.preset['res'] in study.preset['grid']:
+    tested = any(a.ref and a.ns for a in arms) and sum(bool(a.ns) for a in arms) > 1          # a setting is tested against the reference
+    if (tested or any(a.ns and len(a.ns) > 1 for a in arms)) and study.preset['res'] in study.preset['grid']:
         jobs += study.baseline_jobs()            # an EMM, or a test against the reference, borrows the baseline's noise model
     cfgs = {canonical_json(c): c for c in (study.config(n, **s) for n, s in jobs)}
     return list(cfgs.values())
