@@ -117,13 +117,16 @@ def notebook_cells(nb:Path) -> tuple[list, list]:
 
 def fake_gap(study, r, held, n_noise=4):
     "Stand-in for `emm_nb.beyond.run_gap` (the recorder trains nothing, so there is no network to measure)."
-    rows = [dict(sigma=s, gap=0.01, lo=0.009, hi=0.011, excess=0., rmse=0.) for s in (80., 3., 0.6, 0.3, 0.14, 0.002)]
+    rows = [dict(sigma=s, gap=0.01, lo=0.009, hi=0.011, excess=0., rmse=1., rmse_lo=.9, rmse_hi=1.1, rel_nn=.1, rel_nn_lo=.09, rel_nn_hi=.11,
+                 same=.5, same_lo=.4, same_hi=.6, nn=40.) for s in (80., 3., 0.6, 0.3, 0.14, 0.002)]
     return dict(n=r['n'], train=rows, held=rows)
 
-def fake_els(study, r, calibration=16, samples=100, boundary='zeros'):
-    "Stand-in for `emm_nb.beyond.run_els`."
-    sched = dict(sigmas=[80., 1., 0.002], sizes=[15, 5, 1])
-    return dict(n=r['n'], k=samples, mem=dict(net=.5, opt=1., els=.2, ls=.5), r2=dict(els=[.1], ls=[.2], opt=[.3]),
+def fake_els(study, r, calibration=16, samples=100, boundary='border', criterion='cosine'):
+    "Stand-in for `emm_nb.beyond.run_els` (the fields of `els_compare`, four seeds)."
+    sched, ms = dict(sigmas=[80., 1., 0.002], sizes=[15, 5, 1]), ('net', 'opt', 'els', 'ls')
+    return dict(n=r['n'], k=samples, boundary=boundary, criterion=criterion, mem=dict(net=.5, opt=1., els=.2, ls=.5),
+                nearest={m: [0, 1, 2, 3] for m in ms}, copy={m: [True, False, True, False] for m in ms},
+                r={m: [.1, .2, .3, .4] for m in ('els', 'ls', 'opt')}, r2={m: [.1, .2, .3, .4] for m in ('els', 'ls', 'opt')},
                 schedule_els=sched, schedule_ls=sched)
 
 def run_notebook_recording(factor:str, preset:str, out:Path) -> list[dict]:
