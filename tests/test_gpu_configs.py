@@ -103,7 +103,7 @@ def fake_result(cfg:dict) -> dict:
     k = t['eval_samples']
     ratio = round(k / (1 + (n / n0) ** 3)) / k
     epochs = t['epochs']; snap = t['snapshot_epochs'] or 2_500_000 / n
-    m = max(1, min(10, int(epochs // snap)))
+    m = max(1, min(10, len(snap) if isinstance(snap, list) else int(epochs // snap)))
     curve = [dict(epoch=epochs * (i + 1) / m, mem=ratio * (i + 1) / m) for i in range(m)]
     return dict(ratio=ratio, k=k, max_mem_epoch=epochs, final_mem=ratio, curve=curve, train_s=1., img_per_s=1.,
                 params=meta_net(t['net'], net_kwargs(cfg))['params'], stopped_early=False)
@@ -368,7 +368,7 @@ def test_batch_study_ema_decay_independent_of_batch(requests, preset):
     for n in sorted({c['n'] for c in requests[preset]['batch']}):
         runs = [c for c in requests[preset]['batch'] if c['n'] == n]
         cfgs = {c['train']['batch']: TrainConfig.from_dict(c['train']) for c in runs}
-        assert len(cfgs) >= 2
+        if len(cfgs) < 2: continue                            # the baseline's seeds, trained for the tests' dispersion
         for nimg in (n, 10 * n, 1e12):                        # during the ramp (same images seen) and after it
             d = {b: _ema_decay(t, nimg, n) for b, t in cfgs.items()}
             checked_ += 1
