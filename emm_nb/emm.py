@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from statistics import NormalDist
 import numpy as np
 from scipy import special, stats
-from .logistic import fit_logistic, logistic_crossing, pearson_x2
 from .inference import CEILINGS, curve, profile_interval, seed_dispersion, pearson_fit
 
 # %% auto #0

@@ -5,7 +5,6 @@
 # %% ../nbs/07b_inference.ipynb #3de5c773
 from __future__ import annotations
 import math
-from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 

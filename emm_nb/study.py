@@ -14,7 +14,7 @@ from .folders import mix_class, standin_second_source
 from .networks import NET_CONFIGS, UNet
 from .training import TrainConfig, VOLATILE, train
 from .cache import RunCache, canonical_json
-from .emm import emm_fit, pooled_dispersion, search_emm, check_eps, EMMResult
+from .emm import emm_fit, search_emm, check_eps, EMMResult
 from .presets import StudyError, get_preset, run_duration
 
 # %% auto #0
