@@ -149,7 +149,7 @@ def gap_finding(curves:dict, mem:dict, base:list, masks:dict) -> str:
 def gap_page(exp, # the gap experiment (`emm_nb.experiments.Experiment`)
              runs:dict, # its `measure()`
              held:int|None=None, noise:int|None=None) -> str: # held-out images, noise draws per image (None: the preset's)
-    "The gap page after its runs: two figures, a table, the summary rows and results.json; returns the page's markdown."
+    "The gap page after its runs: its figures (`exp.figures`), the summary rows, the finding and results.json; returns the table of the gap at every sigma (markdown)."
     g, st = exp.study.preset['gap'], exp.study
     h = st.held_out(held or g['held'])
     one = {lab: next(iter(by_n.values())) for lab, by_n in runs.items()}      # every arm of this page is one run
@@ -170,8 +170,8 @@ def gap_page(exp, # the gap experiment (`emm_nb.experiments.Experiment`)
                              f"held-out gap {_pct(hm['gap'])}); memorizes {100 * mem[lab]:.0f} %"))
     finding = gap_finding(curves, mem, base, masks)
     table = _gap_table(curves, mem)
-    return table + '\n\n' + exp.save(rows, finding, None, na_reason='beyond the paper', measured=f'gap at σ ≈ {SIGMA_MID}',
-                                     held=len(h), noise=noise or g['noise'])
+    exp.save(rows, finding, None, na_reason='beyond the paper', measured=f'gap at σ ≈ {SIGMA_MID}', held=len(h), noise=noise or g['noise'])
+    return table
 
 # %% ../nbs/09e_beyond.ipynb #be000020
 KG_R2 = ("Kamb & Ganguli (ICML 2025) report about 0.94-0.95 for convolution-only networks and about 0.77 with self-attention, on whole "
@@ -234,7 +234,7 @@ def els_finding(stats:dict, res:dict, one:dict, base:list) -> str:
 def els_page(exp, runs:dict, # the ELS experiment and its measure()
              calibration:int|None=None, samples:int|None=None, # calibration and test seeds (None: the preset's)
              boundary:str='border', criterion:str='cosine') -> str: # the machines' border rule and calibration criterion
-    "The ELS page after its runs: figures, the r table, the summary rows and results.json; returns the page's markdown."
+    "The ELS page after its runs: its figures (`exp.figures`), the summary rows, the finding and results.json; returns the table of each run's ratios and r (markdown)."
     e, st = exp.study.preset['els'], exp.study
     cal, k = calibration or e['calibration'], samples or e['samples']
     one = {lab: next(iter(by_n.values())) for lab, by_n in runs.items()}
@@ -256,6 +256,7 @@ def els_page(exp, runs:dict, # the ELS experiment and its measure()
             row = ratio_row('els', f"{name} machine, {lab}", name, dict(ratio=r['mem'][m], k=r['k'], n=one[lab]['n']), exp.preset)
             rows.append({**row, 'kind': 'note', 'text': row['text'] + f"; median r with the network {s[m]['r'][0]:.2f} [{s[m]['r'][1]:.2f}, "
                          f"{s[m]['r'][2]:.2f}], {100 * s[m]['same']:.0f} % of seeds at its training image"})
-    return '\n'.join(lines) + '\n\n' + exp.save(rows, els_finding(stats, res, one, base), None, na_reason='beyond the paper',
-                                                 measured='ratio and median r at N = ' + ', '.join(str(one[l]['n']) for l in base),
-                                                 calibration=cal, samples=k, boundary=boundary, criterion=criterion)
+    exp.save(rows, els_finding(stats, res, one, base), None, na_reason='beyond the paper',
+             measured='ratio and median r at N = ' + ', '.join(str(one[l]['n']) for l in base),
+             calibration=cal, samples=k, boundary=boundary, criterion=criterion)
+    return '\n'.join(lines)

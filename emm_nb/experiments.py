@@ -4,7 +4,7 @@
 
 # %% ../nbs/09c_experiments.ipynb #c0000003
 from __future__ import annotations
-import inspect, os, textwrap, time
+import html, inspect, os, time
 from dataclasses import dataclass
 from pathlib import Path
 from .networks import NET_CONFIGS, num_skips, skip_names, make_skip_mask
@@ -12,13 +12,15 @@ from .training import final_ema_decay
 from .cache import canonical_json
 from .presets import StudyError, DIRECTION
 from .study import Study, measure_grid, second_source_spec, data_name
-from .report import factor_rows, mean_ratio, trend, plot_factor, save_results
+from .params import check_params
+from .report import (factor_rows, mean_ratio, plot_factor, save_results, page_verdicts, agrees_from,
+                            setup_sentence, emm_sentence, verdict_sentence, run_table, details_html, params_table)
 
 # %% auto #0
-__all__ = ['PLANS', 'KNOBS', 'Arm', 'plans', 'plan', 'plan_params', 'planned_configs', 'seed_arms', 'data_size', 'resolution',
-           'conditioning', 'label_classes', 'classes', 'intra_diversity', 'knob_arms', 'width', 'depth', 'batch',
-           'weight_decay', 'ema', 'time_embedding', 'skip_layout', 'skips', 'beyond_arms', 'gap', 'els', 'Experiment',
-           'knob_finding', 'knob_page']
+__all__ = ['PLANS', 'KNOBS', 'SOURCE', 'Arm', 'plans', 'plan', 'plan_params', 'planned_configs', 'seed_arms', 'data_size',
+           'resolution', 'conditioning', 'label_classes', 'classes', 'intra_diversity', 'knob_arms', 'width', 'depth',
+           'batch', 'weight_decay', 'ema', 'time_embedding', 'skip_layout', 'skips', 'beyond_arms', 'gap', 'els',
+           'Experiment', 'knob_finding', 'knob_page']
 
 # %% ../nbs/09c_experiments.ipynb #c0000006
 @dataclass
@@ -219,67 +221,89 @@ def els(study:Study, ns=None, masks=None) -> list[Arm]:
     return beyond_arms(study, study.preset['els'], ns, masks)
 
 # %% ../nbs/09c_experiments.ipynb #c0000016
+SOURCE = 'https://github.com/emm-nb/emm_nb/blob/main/nbs/experiments'   # where a page's notebook is read
+
 class Experiment:
-    "One experiment page: its study, its plan measured through the run cache, and its results.json."
+    "One experiment page: its study, its plan measured through the run cache, its results.json, and the page's shape (`show`, `details`)."
     def __init__(self, factor:str, preset:str='cpu', out_dir='.', cache_dir=None, device=None, eps:float=0.1,
                  data=None, # None: CIFAR-10; another data set (see `emm_nb.study.study_data`)
                  **params):
-        self.factor, self.out = factor, Path(out_dir)
+        check_params(factor, dict(params, eps=eps))        # declared kinds: a bad value is refused before any run
+        self.factor, self.out, self.params = factor, Path(out_dir), dict(preset=preset, eps=eps, **params)
         self.out.mkdir(parents=True, exist_ok=True)
         self.study = Study(preset, cache_dir or os.environ.get('EMM_CACHE') or self.out / 'runs', device=device, eps=eps, data=data)
         self.preset, self.eps, self.data = self.study.preset['name'], eps, data_name(self.study.dataset)
         self.arms, self.wall = plan(factor, self.study, **{k: v for k, v in params.items() if v is not None}), 0.
-        about = self.study.preset['about'].replace('CIFAR-10', self.data) if data is not None else self.study.preset['about']
-        print(textwrap.fill(f"data {self.data}; preset {self.preset}: {about}", 76, subsequent_indent="  "))   # fits the page's code box
+        self.about = self.study.preset['about'].replace('CIFAR-10', self.data) if data is not None else self.study.preset['about']
+        self.finding, self.figures, self.runs = '', [], {}
 
     def measure(self, arms:list|None=None) -> dict:
-        "Every planned run, trained if missing: {label: {N: result}}."
+        "Every planned run, trained if missing: {label: {N: result}} (kept for the page's run table)."
         arms = [a for a in (arms or self.arms) if a.ns]
         t0 = time.time()
         if not arms: return {}
         runs = measure_grid(self.study, {a.label: a.setting for a in arms}, arms[0].ns, {a.label: a.ns for a in arms})
         self.wall += time.time() - t0
-        for lab, by_n in runs.items():
-            print(f"{lab!s:>24}: " + ', '.join(f"N={n}: {r['ratio']:.1%}" for n, r in by_n.items())
-                  + f" ({next(iter(by_n.values()))['params'] / 1e6:.2f}M parameters)")
+        self.runs.update(runs)
         return runs
 
     def rows(self, runs:dict) -> list:
-        "The summary's rows of these runs (an EMM per setting measured at two N or more, else its ratio)."
+        "The summary's rows of these runs (an EMM per setting measured at two N or more, else its ratio), each tested setting with its verdict (Holm over the page)."
         values = {a.label: a.value for a in self.arms}
-        return factor_rows(self.factor, runs, {k: values[k] for k in runs}, self.study, self.arms)
+        return page_verdicts(factor_rows(self.factor, runs, {k: values[k] for k in runs}, self.study, self.arms))
 
-    def save(self, rows:list, finding:str, agrees:bool|None, **extra) -> str:
-        "Write results.json; returns the finding as the page shows it."
-        save_results(self.out, self.factor, self.preset, rows, finding, dict(agrees=agrees, wall_s=self.wall, data=self.data, **extra))
-        return '**Finding.** ' + finding
+    def save(self, rows:list, text:str='', agrees:bool|None=None, **extra) -> str:
+        "Compose the finding (what produced the numbers, each setting's EMM, the verdicts, then the page's `text`) and write results.json; where settings were tested, `agrees` comes from their verdicts."
+        if any(r.get('verdict') for r in rows if r.get('expect') is not None): agrees = agrees_from(rows)
+        e = emm_sentence(rows)
+        paper = DIRECTION.get(self.factor) and f"The paper: {DIRECTION[self.factor]}."
+        self.finding = ' '.join(s.strip() for s in (f"With the {setup_sentence(self.study)}.", e, verdict_sentence(rows), text, paper) if s and s.strip())
+        save_results(self.out, self.factor, self.preset, rows, self.finding, dict(agrees=agrees, wall_s=self.wall, data=self.data, **extra))
+        return self.finding
 
-    def figure(self, name:str|None=None):
-        "Save the current matplotlib figure as the page's PNG and show it."
+    def figure(self, name:str|None=None) -> Path:
+        "Save the current matplotlib figure as one of the page's PNGs and close it (`show` puts the first on the page)."
         import matplotlib.pyplot as plt
-        plt.tight_layout(); plt.gcf().savefig(self.out / f'{name or self.factor}.png', dpi=80); plt.show()
+        p = self.out / f'{name or self.factor}.png'
+        plt.tight_layout(); plt.gcf().savefig(p, dpi=100); plt.close(plt.gcf())
+        self.figures.append(p)
+        return p
+
+    def show(self, figure:int=0):
+        "The top of the page: the finding, then the figure."
+        from IPython.display import display, Markdown, Image
+        display(Markdown('**Finding.** ' + self.finding))
+        if self.figures: display(Image(filename=str(self.figures[figure])))
+
+    def show_figure(self, name:str):
+        "Another of the page's figures (saved by `figure`), in its own section."
+        from IPython.display import display, Image
+        display(Image(filename=str(self.out / f'{name}.png')))
+
+    def details(self, **more): # more {heading: HTML} parts, e.g. a table the page computed
+        "The page's details, folded: what the preset is, the parameters, the runs and where the code is."
+        from IPython.display import display, HTML
+        src = f'{SOURCE}/{self.factor}/{self.factor}.ipynb'
+        display(HTML(details_html('Details: parameters, runs and code', {
+            'Preset': f'<p>{html.escape(self.preset)}: {html.escape(self.about)}</p>',
+            'Parameters': params_table(self.params), **more,
+            'Runs (every run of each setting in the cache)': run_table(self.study, self.runs) if self.runs else '<p>none</p>',
+            'Code': f'<p>This page is the notebook <a href="{src}"><code>nbs/experiments/{self.factor}/{self.factor}.ipynb</code></a>: '
+                    f'the plan <code>emm_nb.experiments.{self.factor}</code>, <code>Experiment</code> and the report helpers of <code>emm_nb.report</code>.</p>'})))
+
 
 # %% ../nbs/09c_experiments.ipynb #c0000017
-_MOVES = {'up': 'up', 'down': 'down', 'flat': 'nowhere clear (within 5 points)'}
-
-def knob_finding(preset:str, factor:str, runs:dict, rows:list) -> tuple[str, bool|None, str]:
-    "The finding of a one-knob page: each setting's EMM, where memorization goes along the knob, and the paper's direction."
-    labs, expect = list(runs), KNOBS[factor].get('expect')
-    direction = trend([mean_ratio(runs[l]) for l in labs])
-    agrees = None if expect is None else bool(direction == expect)
+def knob_finding(factor:str, runs:dict) -> str:
+    "A one-knob page's own sentence: the mean memorization of each value over the grid (the verdicts, from tests, come before it; the paper's direction after it)."
     ns = sorted({n for v in runs.values() for n in v})
-    text = (f"With the `{preset}` preset at N = {ns}: " + ', '.join(f"{r['setting']} {r['text']}" for r in rows)
-            + f". From {labs[0]} to {labs[-1]}, memorization goes {_MOVES[direction]}. ")
-    if expect is None: text += f"The paper gives no direction to compare with ({DIRECTION[factor]})."
-    else: text += f"This agrees with the paper's direction ({DIRECTION[factor]})." if agrees else f"The paper's direction ({DIRECTION[factor]}) does not appear here."
-    return text, agrees, direction
+    return f"Mean memorization over N = {'/'.join(map(str, ns))}: " + ', '.join(f"{l} {mean_ratio(v):.0%}" for l, v in runs.items()) + "."
 
 def knob_page(exp:Experiment, runs:dict) -> str:
-    "A one-knob page after its runs: the figure, the rows, the finding and results.json."
+    "A one-knob page after its runs: the figure, the rows with their tests, the finding and results.json (`exp.show()` puts them on the page)."
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
     plot_factor(runs, exp.eps, ax=ax, xlabel=KNOBS[exp.factor]['xlabel'], title=f"memorization vs {exp.factor.replace('_', ' ')}")
     exp.figure()
     rows = exp.rows(runs)
-    finding, agrees, direction = knob_finding(exp.preset, exp.factor, runs, rows)
-    return exp.save(rows, finding, agrees, mean_ratio={l: mean_ratio(v) for l, v in runs.items()}, trend=direction)
+    return exp.save(rows, knob_finding(exp.factor, runs), mean_ratio={l: mean_ratio(v) for l, v in runs.items()})
+

@@ -111,7 +111,7 @@ def compare(a:dict, b:dict, # {N: (memorized count, samples)} of two settings (p
     zc = sum(z) / math.sqrt(len(ns))
     dist = stats.t(df) if math.isfinite(df) else stats.norm()
     se0 = math.sqrt(phi * 0.09 * 2 / np.mean([a[n][1] for n in ns])) / math.sqrt(len(ns))   # at 90 % (the threshold), equal K
-    return dict(ns=ns, diff=float(np.mean(d)), z=float(zc), p=float(2 * dist.sf(abs(zc))),
+    return dict(ns=ns, diff=float(np.mean(d)), se=float(math.sqrt(sum(s * s for s in se)) / len(ns)), z=float(zc), p=float(2 * dist.sf(abs(zc))),
                 detectable=float((dist.ppf(1 - alpha / 2) + dist.ppf(power)) * se0), phi=float(phi), df=float(df))
 
 def holm(ps) -> list:

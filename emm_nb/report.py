@@ -4,7 +4,7 @@
 
 # %% ../nbs/09b_report.ipynb #b0000003
 from __future__ import annotations
-import csv, math
+import csv, html, math
 from pathlib import Path
 import numpy as np
 from .cache import write_json, read_json, atomic_write
@@ -16,7 +16,9 @@ from .presets import DIRECTION
 __all__ = ['ELASTIC', 'plot_memorization', 'emm_text', 'levelling', 'onset_epochs', 'emm_row', 'emm_order', 'ratio_row',
            'note_row', 'save_results', 'load_plateau_scan', 'plot_plateau_scan', 'plateau_scan_table', 'elasticity',
            'budget_check', 'factor_rows', 'mean_ratio', 'trend', 'plot_factor', 'summarise', 'load_results',
-           'agreement', 'measured', 'setting_text', 'verdicts', 'summary_table', 'plot_summary']
+           'agreement', 'measured', 'setting_text', 'onset_text', 'verdicts', 'summary_table', 'plot_summary',
+           'plot_forest', 'brief_table', 'emm_sentence', 'setup_sentence', 'page_verdicts', 'verdict_sentence',
+           'agrees_from', 'run_table', 'details_html', 'params_table']
 
 # %% ../nbs/09b_report.ipynb #bd60cd8c
 def plot_memorization(curves:dict, # {label: EMMResult}
@@ -248,22 +250,27 @@ def agreement(r:dict) -> str:
     "yes / no / n/a (why) for an experiment's results."
     if r.get('agrees') is True: return 'yes'
     if r.get('agrees') is False: return 'no'
-    return f"n/a ({r.get('na_reason') or 'no published direction'})"
+    tested = any(s.get('expect') is not None for s in r.get('settings', []))
+    return f"n/a ({r.get('na_reason') or ('no test shows a direction' if tested else 'no published direction')})"
 
 def measured(r:dict) -> str:
     "What an experiment measured: an EMM per setting, or the ratio at fixed N."
     s = r['settings']
     if r.get('measured'): return r['measured']
-    if all(x.get('emm') is not None or x.get('censored') for x in s): return 'EMM'
+    if all(x.get('emm') is not None or x.get('censored') for x in s if x.get('kind') != 'note'): return 'EMM'
     ns = sorted({x['n'] for x in s if x.get('n') is not None})
     return 'ratio at N = ' + ', '.join(map(str, ns)) if ns else 'ratio'
 
 def setting_text(x:dict) -> str:
-    "One setting in the summary table: its EMM text (and onset epochs), or its ratio with a Wilson interval."
+    "One setting in the summary table: its EMM text, or its ratio with a Wilson interval."
     if x.get('kind') == 'note': return x['text']
     if x.get('n') is not None: return f"{100 * x['ratio']:.0f}% [{100 * x['ratio_lo']:.0f}, {100 * x['ratio_hi']:.0f}]"
+    return x['text']
+
+def onset_text(x:dict) -> str:
+    "Epochs each N of a setting took to first reach 90 % (median over its runs; '-' where none did), for the table's own column."
     on = x.get('onset_epochs') or {}                 # tau_mem / N: how fast each N of the setting reaches 90 %
-    return x['text'] + (f" · 90 % after {', '.join(f'{v:.0f}' if v else '-' for v in on.values())} epochs at N = {'/'.join(on)}" if on else '')
+    return ' · '.join(f"{n}: {v:,.0f}" if v else f"{n}: -" for n, v in on.items())
 
 def verdicts(res:dict, # from `load_results`: every experiment's rows
              alpha:float=0.05) -> dict:
@@ -272,7 +279,7 @@ def verdicts(res:dict, # from `load_results`: every experiment's rows
     for (n, s), p in zip(tested, holm([s['test']['p'] for _, s in tested])):
         s['test']['p_holm'] = p
         ref = next((x for x in res[n]['settings'] if str(x['setting']) == s['test']['reference']), {})
-        bound = any(x.get('budget') is not None and not x['budget']['capacity_bound'] for x in (s, ref))
+        bound = not s.get('null') and any(x.get('budget') is not None and not x['budget']['capacity_bound'] for x in (s, ref))   # a null control: one setting
         s['verdict'] = verdict(s['test'], s.get('expect'), bound, alpha)
     return res
 
@@ -296,8 +303,8 @@ def summary_table(res:dict, # from `load_results`
              "bracket of N is in brackets. Elasticity: d log EMM / d log budget between half the budget and the whole (under 0.1: "
              "capacity-bound). Each setting is tested against the experiment's reference at equal N (difference of ratios, "
              "p-value Holm-adjusted over the whole study); no verdict rests on a budget-bound EMM.", '',
-             '| factor | setting | ours [95 % interval] | elasticity | vs reference: difference, Holm p | verdict | paper direction |',
-             '|---|---|---|---|---|---|---|']
+             '| factor | setting | ours [95 % interval] | epochs to 90 % (N: epochs) | elasticity | vs reference: points, Holm p | verdict | paper direction |',
+             '|---|---|---|---|---|---|---|---|']
     verdicts(res)
     for name, r in res.items():                      # one line per setting; the factor's own cells on its first line
         note = f" **{r['note']}**" if r.get('note') else ''
@@ -305,8 +312,8 @@ def summary_table(res:dict, # from `load_results`
         for i, x in enumerate(r['settings']):
             f, n, d = head if i == 0 else ('',) * 3
             t = x.get('test')
-            vs = f"{100 * t['diff']:+.1f} pts vs {t['reference']}, p = {t['p_holm']:.2g}" if t else ''
-            lines.append(f"| {f} | {x['setting']} | {setting_text(x)}{n} | {_elastic_text(x)} | {vs} | {x.get('verdict', '')} | {d} |")
+            vs = f"{100 * t['diff']:+.1f} vs {t['reference']}, p = {t['p_holm']:.2g}" if t else ''
+            lines.append(f"| {f} | {x['setting']} | {setting_text(x)}{n} | {onset_text(x)} | {_elastic_text(x)} | {vs} | {x.get('verdict', '')} | {d} |")
     return '\n'.join(lines)
 
 # %% ../nbs/09b_report.ipynb #b0000012
@@ -337,3 +344,130 @@ def plot_summary(res:dict):
     ax.axvline(90, c='gray', ls='--', lw=1); ax.set_xlim(-3, 103); ax.set_ylim(h - 0.5, -0.5)
     ax.set_xlabel('memorization ratio (%) at a fixed N'); ax.set_title('memorization ratio per setting (Wilson 95 % intervals)', fontsize=9)
     return fig
+
+# %% ../nbs/09b_report.ipynb #b0000017
+_VCOL = {'agrees': 'C2', 'opposite': 'C3', 'budget-bound': 'C1'}
+
+def plot_forest(res:dict, # from `load_results`, with verdicts (`verdicts`)
+                width:float=12.):
+    "The summary's forest plot, one row per setting: left, its EMM with its 95 % interval on a log axis against the baseline's band (or its ratio where it was measured at one N); right, its difference in memorization from its reference at equal N with a 95 % interval, coloured by verdict, the paper's direction as an arrow."
+    import matplotlib.pyplot as plt
+    from scipy import stats
+    verdicts(res)
+    rows = [(n, s) for n, r in res.items() for s in r['settings'] if s.get('kind') != 'note' or s.get('test')]
+    h = len(rows)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(width, 0.26 * h + 1.6), sharey=True, gridspec_kw=dict(width_ratios=[1, 1]))
+    base = next((s for r in res.values() for s in r['settings'] if s.get('emm') is not None and s.get('budget') and s.get('test') is None
+                 and r['experiment'] == 'data_size'), None)
+    if base and base.get('lo'): a.axvspan(base['lo'], base['hi'], color='gray', alpha=0.2, label=f"baseline EMM {base['text']}")
+    for y, (n, s) in enumerate(rows):
+        c = f"C{list(res).index(n) % 10}"
+        if s.get('emm') is not None:
+            lo, hi = s['lo'] or s['emm'], s['hi'] if s['hi'] is not None and math.isfinite(s['hi']) else s['emm']
+            a.errorbar([s['emm']], [y], xerr=[[s['emm'] - lo], [hi - s['emm']]], fmt='o', c=c, ms=4, capsize=2)
+        elif s.get('censored'):
+            a.plot([s['bracket'][0] if s['censored'] == '>=' else s['bracket'][1]], [y], '>' if s['censored'] == '>=' else '<', c=c, ms=7)
+        elif s.get('ratio') is not None:                 # measured at one N: its ratio, as text
+            a.text(0.02, y, f"ratio {setting_text(s)} at N = {s['n']}", transform=a.get_yaxis_transform(), va='center', fontsize=7, color=c)
+        if (t := s.get('test')) and t.get('se') is not None:
+            q = stats.t(t['df']).ppf(0.975) if math.isfinite(t['df']) else 1.96
+            v = s.get('verdict', '')
+            b.errorbar([100 * t['diff']], [y], xerr=[[100 * q * t['se']]], fmt='o', ms=4, capsize=2, c=_VCOL.get(v, 'gray'))
+            if s.get('expect'): b.annotate('', xy=(0.985 if s['expect'] > 0 else 0.015, y), xycoords=('axes fraction', 'data'),
+                                         xytext=(0.94 if s['expect'] > 0 else 0.06, y), textcoords=('axes fraction', 'data'),
+                                         arrowprops=dict(arrowstyle='->', color='k', lw=1))
+    a.set_yticks(range(h)); a.set_yticklabels([f"{n.replace('_', ' ')}: {s['setting']}" for n, s in rows], fontsize=8)
+    a.set_ylim(h - 0.5, -0.5); a.set_xscale('log'); a.set_xlabel('EMM: N at 90 % memorization, 95 % interval (log)')
+    a.grid(axis='x', alpha=0.3)
+    if base: a.legend(fontsize=8, loc='lower right')
+    b.axvline(0, c='k', lw=0.8); b.grid(axis='x', alpha=0.3)
+    b.set_xlabel('vs the reference at equal N: points, 95 % interval')
+    for v, col in [*_VCOL.items(), ('no detectable effect', 'gray')]: b.plot([], [], 'o', c=col, label=v)
+    b.plot([], [], marker=r'$\rightarrow$', ls='', c='k', ms=10, label="paper's direction")
+    b.legend(fontsize=8, loc='lower right')
+    fig.tight_layout()
+    return fig
+
+
+# %% ../nbs/09b_report.ipynb #b0000020
+def brief_table(res:dict) -> str:
+    "The README's results table: one line per experiment, each setting's EMM (or ratio) and each tested setting's verdict, beside the paper's direction."
+    verdicts(res)
+    lines = ["| experiment | setting: EMM or ratio [95 %] | tested against the reference: verdict | paper's direction |", '|---|---|---|---|']
+    for name, r in res.items():
+        s = [x for x in r['settings'] if x.get('kind') != 'note']
+        t = [x for x in r['settings'] if x.get('verdict')]
+        lines.append(f"| {name.replace('_', ' ')} | " + '; '.join(f"{x['setting']}: {setting_text(x)}" + (f" at N = {x['n']}" if x.get('n') else '') for x in s)
+                     + ' | ' + '; '.join(f"{x['setting']}: {x['verdict']}" for x in t) + f" | {r['direction']} |")
+    return '\n'.join(lines)
+
+
+# %% ../nbs/09b_report.ipynb #b0000014
+def emm_sentence(rows:list) -> str:
+    "Each setting's EMM with its elasticity to the budget, and the ratio of each setting measured at one N, as the finding states them."
+    el = lambda r: '' if not r.get('budget') else f", elasticity {_elastic_text(r).replace(' (budget-bound)', ': budget-bound') or 'n/a'}"
+    e = [r for r in rows if r.get('kind') != 'note' and r.get('n') is None]
+    q = [r for r in rows if r.get('kind') != 'note' and r.get('n') is not None]
+    return ' '.join(s for s in (
+        e and "EMM at 90 % [95 % interval]: " + '; '.join(f"{r['setting']} {r['text']}{el(r)}" for r in e) + '.',
+        q and "Memorization ratio [Wilson 95 %]: " + '; '.join(f"{r['setting']} {setting_text(r)} at N = {r['n']}" for r in q) + '.') if s)
+
+def setup_sentence(study) -> str:
+    "What produced a page's numbers: the preset, its budget and the training seeds."
+    from emm_nb.presets import budget_text
+    p, s = study.preset, study.preset['seeds']
+    more = s['seeds'][1:]
+    return (f"`{p['name']}` preset, {budget_text(p['duration'])}; training seed 0 for every setting, the baseline also with "
+            f"seed{'s' * (len(more) > 1)} {', '.join(map(str, more))} at N = {'/'.join(map(str, s['ns']))}")
+
+_WORDS = {'agrees': "agrees with the paper's direction", 'opposite': "opposite to the paper's direction",
+          'budget-bound': "a difference, but on budget-bound EMMs: no direction claimed"}
+
+def page_verdicts(rows:list, alpha:float=0.05) -> list:
+    "One page's verdicts: `verdicts` over this experiment's tests alone (Holm over the page; the summary adjusts over the whole study)."
+    verdicts({'page': dict(settings=rows)}, alpha)
+    return rows
+
+def verdict_sentence(rows:list) -> str:
+    "The tests of a page's settings against its reference, in words, with their verdicts."
+    t = [r for r in rows if r.get('test') and r.get('verdict')]
+    if not t: return ''
+    return (f"Against {t[0]['test']['reference']} at equal N ({len(t)} test{'s' * (len(t) > 1)}, p Holm-adjusted over this page; "
+            "the summary adjusts over the whole study): "
+            + '; '.join(f"{r['setting']} {100 * r['test']['diff']:+.1f} points (p = {r['test']['p_holm']:.2g}): {_WORDS.get(r['verdict'], r['verdict'])}"
+                        for r in t) + '.')
+
+def agrees_from(rows:list) -> bool|None:
+    "The page's agreement with the paper from its verdicts: False if any setting reads opposite, True if every setting with a published direction agrees, else None (no detectable effect, or budget-bound)."
+    v = [r['verdict'] for r in rows if r.get('expect') is not None and r.get('verdict')]
+    if not v: return None
+    return False if 'opposite' in v else True if all(x == 'agrees' for x in v) else None
+
+def run_table(study, runs:dict) -> str:
+    "The runs behind a page as an HTML table, one row per run of every setting the page measured (each setting once, every N and training seed of it in the cache): the best memorization ratio with its Wilson 95 % interval, the epoch of that snapshot, the epochs trained and the training speed."
+    from emm_nb.study import setting_key
+    seen, body = set(), []
+    for lab, by_n in runs.items():
+        cfg = next(iter(by_n.values()))['config']
+        if (key := setting_key(cfg)) in seen: continue
+        seen.add(key)
+        for r in sorted(study.runs(cfg), key=lambda r: (r['n'], r['train_seed'])):
+            lo, hi = (float(v) for v in wilson(r['ratio'], r['k']))
+            end = r['curve'][-1]['epoch'] if r.get('curve') else math.nan
+            cells = (html.escape(str(lab)), r['n'], r['train_seed'], f"{100 * r['ratio']:.1f} [{100 * lo:.0f}, {100 * hi:.0f}]",
+                     f"{r.get('max_mem_epoch', math.nan):,.0f}", f"{end:,.0f}", f"{r.get('img_per_s', math.nan):,.0f}")
+            body.append('<tr>' + ''.join(f'<td>{c}</td>' for c in cells) + '</tr>')
+    head = ''.join(f'<th>{h}</th>' for h in ('setting', 'N', 'seed', 'best ratio % [95 %]', 'at epoch', 'epochs', 'img/s'))
+    return f'<table class="runs"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+def details_html(summary:str, parts:dict) -> str:
+    "A folded block of a page's details: {heading: HTML} under one summary line."
+    return (f'<details class="page-details"><summary>{html.escape(summary)}</summary>'
+            + ''.join(f'<p><strong>{html.escape(h)}</strong></p>{body}' for h, body in parts.items()) + '</details>')
+
+def params_table(params:dict) -> str:
+    "A page's parameters as an HTML table (defaults as names, never a machine's paths)."
+    return ('<table class="params"><thead><tr><th>parameter</th><th>value</th></tr></thead><tbody>'
+            + ''.join(f'<tr><td><code>{html.escape(k)}</code></td><td><code>{html.escape(repr(v))}</code></td></tr>' for k, v in params.items())
+            + '</tbody></table>')
+
