@@ -45,7 +45,9 @@ SUMMARY = 'results/summary.ipynb'   # gathers every results.json
 RUNNER_PARAMS = ('preset', 'out_dir', 'cache_dir', 'device', 'data')   # set by the runner itself
 NEEDS = {'conditioning': 'labels', 'classes': 'labels', 'intra_diversity': 'cifar10'}   # what an experiment asks of the data set
 
-def notebook(factor:str, nbs:Path=NBS) -> Path: return nbs / 'experiments' / factor / f'{factor}.ipynb'
+def notebook(factor:str, nbs:Path|None=None) -> Path:
+    "An experiment's notebook: `experiments/<factor>/<factor>.ipynb` under `nbs` (default: `NBS`, see `notebooks_dir`)."
+    return (nbs or NBS) / 'experiments' / factor / f'{factor}.ipynb'
 
 def notebook_params(nb:Path) -> set:
     "Names declared in a notebook's `parameters` cell."
@@ -53,8 +55,9 @@ def notebook_params(nb:Path) -> set:
     return set(pm.inspect_notebook(str(nb)))
 
 # %% ../nbs/09d_runner.ipynb #d0000005
-def check_request(preset:str, factors:list, out:Path, params:dict, nbs:Path=NBS) -> list:
+def check_request(preset:str, factors:list, out:Path, params:dict, nbs:Path|None=None) -> list:
     "Validate a study request before running anything; returns the notebooks to run as (factor, path)."
+    nbs = nbs or NBS   # the notebooks folder (default `NBS`, see `notebooks_dir`)
     get_preset(preset)
     if not factors: raise StudyError("no factor selected")
     if bad := [f for f in factors if f not in EXPERIMENTS]: raise StudyError(f"unknown factor(s) {bad}: choose from {', '.join(EXPERIMENTS)}")
@@ -345,27 +348,39 @@ def _summary(out:Path, status:dict, log) -> None:
         status['summary'] = 'failed: ' + ex.failure_text(e); log(f"summary FAILED: {ex.failure_text(e)} (no summary left older than the results)")
 
 # %% ../nbs/09d_runner.ipynb #d0000016
+class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
+    "Help that shows every default: argparse's `(default: ...)`, unless the help already says what the default is."
+    def _get_help_string(self, action):
+        h = action.help or ''
+        if 'default' in h or action.default in (None, False, [], argparse.SUPPRESS): return h
+        return super()._get_help_string(action)
+
 def main(argv=None):
     "The `emm_study` console script."
-    ap = argparse.ArgumentParser(prog='emm_study', description="Run the emm_nb study (runs on a process pool, notebooks via papermill) at a preset.")
+    ap = argparse.ArgumentParser(prog='emm_study', formatter_class=_Defaults,
+                                 description="Run the emm_nb study (runs on a process pool, notebooks via papermill) at a preset. "
+                                             "Without arguments: every experiment of the cpu preset, into study_out/.")
     ap.add_argument('--preset', default='cpu', help=f"one of {', '.join(PRESETS)}")
-    ap.add_argument('--factors', default=None, help=f"comma-separated subset of: {', '.join(EXPERIMENTS)} (or 'headline': {', '.join(HEADLINE)})")
+    ap.add_argument('--factors', default=None, help=f"comma-separated subset of: {', '.join(EXPERIMENTS)}, or 'headline' for "
+                    f"{', '.join(HEADLINE)} (default: every factor the data set allows)")
     ap.add_argument('--out', default='study_out', help="output folder (executed notebooks, runs, figures, summary)")
     ap.add_argument('--device', default=None, help="local and slurm executors: e.g. cpu, cuda, cuda:1 (default: a GPU if there is one)")
     ap.add_argument('--executor', default='auto', choices=ex.EXECUTORS,
-                    help="auto (default): a pool with one worker per GPU, or without a GPU one per CPU core; local: one after the other; "
+                    help="auto: a pool with one worker per GPU, or without a GPU one per CPU core; local: one after the other; "
                          "pool: one worker process per --devices entry; slurm: a submitit job array")
     ap.add_argument('--devices', default=None, help="pool executor: comma-separated devices, e.g. cuda:0,cuda:1 or cpu,cpu (default: every visible GPU)")
     ap.add_argument('--slurm-cluster', default=None, choices=['slurm', 'local', 'debug'],
-                    help="slurm executor: submitit cluster (local runs the jobs as local processes, for testing)")
+                    help="slurm executor: submitit cluster (local runs the jobs as local processes, for testing; default: slurm)")
     ap.add_argument('--slurm', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'),
-                    help="slurm executor: a submitit parameter, e.g. slurm_partition gpu, timeout_min 600, gpus_per_node 1")
-    ap.add_argument('--data', default=None, help="the data set (default CIFAR-10): a name (" + ', '.join(DATASETS) + "), a folder in torchvision's "
-                    "layout for one, or an image folder (class subfolders give labels)")
-    ap.add_argument('--data-dir', default=None, help="where named data sets are, in torchvision's layout (default $EMM_DATASETS, else ~/.cache/emm_nb/datasets)")
-    ap.add_argument('--data-size', type=int, default=None, help="bring the images to this square size first (needed for non-square sets, e.g. CelebA)")
-    ap.add_argument('--data-fit', default=None, choices=FIT_RULES, help="how images reach --data-size: centre crop, resize, or pad (default crop)")
-    ap.add_argument('-p', '--param', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'), help="notebook parameter")
+                    help="slurm executor: a submitit parameter, e.g. slurm_partition gpu, timeout_min 600, gpus_per_node 1 (default: none)")
+    ap.add_argument('--data', default=None, help="the data set (default: CIFAR-10, from $EMM_DATA): a name (" + ', '.join(DATASETS) +
+                    "), a folder in torchvision's layout for one, or an image folder (class subfolders give labels)")
+    ap.add_argument('--data-dir', default=None, help="where named data sets are, in torchvision's layout (default: $EMM_DATASETS, else ~/.cache/emm_nb/datasets)")
+    ap.add_argument('--data-size', type=int, default=None, help="bring the images to this square size first (needed for non-square sets, "
+                    "e.g. CelebA; default: the images' own size)")
+    ap.add_argument('--data-fit', default=None, choices=FIT_RULES, help="how images reach --data-size: centre crop, resize, or pad (default: crop)")
+    ap.add_argument('-p', '--param', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'),
+                    help="a notebook parameter, repeatable (default: each notebook's own values)")
     ap.add_argument('--list', action='store_true', help="list presets and factors, then exit")
     a = ap.parse_args(argv)
     if a.list:
