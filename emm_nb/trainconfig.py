@@ -4,7 +4,7 @@
 
 # %% ../nbs/06b_trainconfig.ipynb #cfg00003
 from __future__ import annotations
-import difflib, json
+import difflib, json, math
 from dataclasses import dataclass, field, asdict, fields
 from .diffusion import PRECONDS
 from .networks import NET_CONFIGS
@@ -68,7 +68,7 @@ class TrainConfig:
             raise ConfigError("unknown TrainConfig key(s): " + ', '.join(f"{k!r}" + (f" (did you mean {h[0]!r}?)" if h else '')
                               for k, h in hints.items()) + f"; valid keys: {', '.join(names)}")
         d = dict(d)
-        if 'adam_betas' in d: d['adam_betas'] = tuple(d['adam_betas'])
+        if isinstance(d.get('adam_betas'), list): d['adam_betas'] = tuple(d['adam_betas'])   # JSON has no tuples; other kinds: `check` names them
         return cls(**d)
 
     @classmethod
@@ -82,6 +82,11 @@ class TrainConfig:
         check_config(self, data, world)
 
 # %% ../nbs/06b_trainconfig.ipynb #e7ec0462
+def _whole(v) -> bool: return isinstance(v, int) and not isinstance(v, bool)
+def _number(v) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+_NUMBERS = ('lr', 'lr_warmup_epochs', 'weight_decay', 'adam_eps', 'ema_halflife_img', 'epochs', 'eval_guidance', 'plateau_after')
+_NUMBERS_OR_NONE = ('ema_decay', 'ema_rampup_epochs', 'ema_ref_batch', 'stop_at', 'plateau')
+
 def check_config(cfg:TrainConfig, data=None, world:int=1):
     "Raise `ConfigError` on the first problem of `cfg` (with the training set `data`, if given)."
     def need(ok, msg):
@@ -92,14 +97,20 @@ def check_config(cfg:TrainConfig, data=None, world:int=1):
     need(cfg.precision in PRECISIONS, f"unknown precision {cfg.precision!r}: use one of {PRECISIONS}")
     need(cfg.order in ORDERS, f"unknown data order {cfg.order!r}: use one of {ORDERS}")
     for k in ('batch', 'eval_steps', 'eval_batch', 'log_steps'):
-        need(isinstance(getattr(cfg, k), int) and getattr(cfg, k) >= 1, f"{k} must be a positive integer, got {getattr(cfg, k)!r}")
+        need(_whole(getattr(cfg, k)) and getattr(cfg, k) >= 1, f"{k} must be a positive integer, got {getattr(cfg, k)!r}")
+    for k in ('seed', 'eval_samples'): need(_whole(getattr(cfg, k)), f"{k} must be a whole number, got {getattr(cfg, k)!r}")
+    for k in _NUMBERS: need(_number(v := getattr(cfg, k)), f"{k} must be a finite number, got {v!r}")
+    for k in _NUMBERS_OR_NONE: need((v := getattr(cfg, k)) is None or _number(v), f"{k} must be a finite number or None, got {v!r}")
+    need(isinstance(cfg.adam_betas, (list, tuple)) and all(map(_number, cfg.adam_betas)), f"adam_betas must be two values in [0, 1), got {cfg.adam_betas!r}")
+    se = cfg.snapshot_epochs
+    need(se is None or _number(se) or (isinstance(se, (list, tuple)) and all(map(_number, se))),
+         f"snapshot_epochs must be > 0, an increasing list of epochs > 0, or None, got {se!r}")
     for k in ('lr', 'epochs', 'ema_halflife_img', 'adam_eps'): need(getattr(cfg, k) > 0, f"{k} must be > 0, got {getattr(cfg, k)}")
     for k in ('lr_warmup_epochs', 'weight_decay', 'eval_samples'): need(getattr(cfg, k) >= 0, f"{k} must be >= 0, got {getattr(cfg, k)}")
     need(len(cfg.adam_betas) == 2 and all(0 <= b < 1 for b in cfg.adam_betas), f"adam_betas must be two values in [0, 1), got {cfg.adam_betas}")
     need(cfg.ema_decay is None or 0 <= cfg.ema_decay < 1, f"ema_decay must be in [0, 1), got {cfg.ema_decay}")
     need(cfg.ema_rampup_epochs is None or cfg.ema_rampup_epochs > 0, f"ema_rampup_epochs must be > 0 or None, got {cfg.ema_rampup_epochs}")
     need(cfg.ema_ref_batch is None or cfg.ema_ref_batch >= 1, f"ema_ref_batch must be >= 1 or None, got {cfg.ema_ref_batch}")
-    se = cfg.snapshot_epochs
     need(se is None or (list(se) == sorted(se) and len(se) > 0 and min(se) > 0 if isinstance(se, (list, tuple)) else se > 0),
          f"snapshot_epochs must be > 0, an increasing list of epochs > 0, or None, got {se}")
     need(cfg.stop_at is None or 0 < cfg.stop_at <= 1, f"stop_at must be in (0, 1], got {cfg.stop_at}")
