@@ -4,17 +4,21 @@
 
 # %% ../nbs/06a_rundir.ipynb #f0000003
 from __future__ import annotations
-import json
+import errno, json, math, os, shutil
+from contextlib import contextmanager
 from pathlib import Path
 import torch
 from .cache import write_json, atomic_write
 
 # %% auto #0
-__all__ = ['RunDirError', 'load_checkpoint', 'RunDir']
+__all__ = ['RunDirError', 'WriteError', 'load_checkpoint', 'nbytes', 'write_error', 'writing', 'RunDir']
 
 # %% ../nbs/06a_rundir.ipynb #f0000006
 class RunDirError(ValueError):
     "A run folder that cannot be resumed: another config, other data, or an unreadable checkpoint."
+
+class WriteError(OSError):
+    "A run folder that cannot be written: its disk is full (the message says how much is needed) or it is read-only."
 
 def load_checkpoint(path:str|Path, # a checkpoint.pt
                     device='cpu') -> dict:
@@ -23,6 +27,50 @@ def load_checkpoint(path:str|Path, # a checkpoint.pt
     except (RuntimeError, EOFError, OSError, ValueError) as e:
         raise RunDirError(f"{path} cannot be read ({type(e).__name__}: {str(e).strip().splitlines()[0][:120]}): the file is truncated "
                           f"or corrupt; delete it to train this run again from its start (or delete the whole folder {Path(path).parent})") from None
+
+def nbytes(obj) -> int:
+    "About how many bytes `torch.save` writes for `obj`: its tensors' data, plus a little for everything else."
+    if isinstance(obj, torch.Tensor): return obj.nbytes + 64
+    if isinstance(obj, dict): return sum(nbytes(v) for v in obj.values()) + 64
+    if isinstance(obj, (list, tuple)): return sum(nbytes(v) for v in obj) + 64
+    return 64
+
+def _existing(p:Path) -> Path:
+    "`p`, or its nearest folder above that exists."
+    while not p.exists() and p.parent != p: p = p.parent
+    return p
+
+_FULL, _READ_ONLY = (errno.ENOSPC, errno.EDQUOT), (errno.EROFS, errno.EACCES, errno.EPERM)
+
+def write_error(folder:str|Path, # where the write failed
+                need:int, # bytes the write needed
+                e:BaseException) -> WriteError|None:
+    "A `WriteError` for a write in `folder` that failed with `e` (torch reports a full disk as a RuntimeError), or None if `e` is another fault."
+    where = _existing(Path(folder).absolute())
+    code = getattr(e, 'errno', None)
+    if code in _READ_ONLY or (code is None and not os.access(where, os.W_OK)):
+        err = WriteError(f"{where} is read-only ({os.strerror(code or errno.EACCES)}): make it writable or train into another folder")
+        err.errno = errno.EROFS; return err
+    try: free = shutil.disk_usage(where).free
+    except OSError: free = None
+    torch_write = isinstance(e, RuntimeError) and ('PytorchStreamWriter' in str(e) or 'inline_container' in str(e))
+    if code in _FULL or (torch_write and free is not None and free < need + 2**20):
+        mb = lambda b: f"{max(1, math.ceil(b / 1e6)):,} MB"
+        err = WriteError(f"no space left on {where}: {mb(need)} needed" + ('' if free is None else f", {mb(free) if free >= 1e6 else 'under 1 MB'} free")
+                         + ": free some space (or train into another folder), then run again (it resumes from the last checkpoint)")
+        err.errno = errno.ENOSPC; return err
+    if torch_write:
+        return WriteError(f"writing in {where} failed ({str(e).strip().splitlines()[0][:160]}): check the disk, then run again to resume")
+    return None
+
+@contextmanager
+def writing(folder:str|Path, need:int=2**20):
+    "Turn a failed write of `need` bytes in `folder` into a `WriteError` saying the disk is full or the folder read-only."
+    try: yield
+    except WriteError: raise
+    except (OSError, RuntimeError) as e:
+        if (err := write_error(folder, need, e)) is None: raise
+        raise err from None
 
 class RunDir:
     "A training run's folder: config.json, data.json, stats.jsonl, checkpoint.pt and metrics.json."
@@ -43,24 +91,30 @@ class RunDir:
         "The last checkpoint, or None for a new run."
         return load_checkpoint(self.path/'checkpoint.pt', device) if (self.path/'checkpoint.pt').exists() else None
 
-    def start(self, config:dict, fingerprint:dict, step:int):
+    def start(self, config:dict, fingerprint:dict, step:int,
+              need:int=0): # bytes the run will write (its checkpoint): a disk with less free is refused now, before training
         "Write the config and data fingerprint; keep the log up to `step` (what the checkpoint holds)."
         if not self.write: return
-        d = self.path; d.mkdir(parents=True, exist_ok=True)
-        write_json(d/'config.json', config); write_json(d/'data.json', fingerprint)
-        lines = (d/'stats.jsonl').read_text().splitlines() if (d/'stats.jsonl').exists() else []
-        keep = [l for l in lines if json.loads(l)['step'] <= step]     # drop what a killed run logged after its checkpoint
-        atomic_write(d/'stats.jsonl', lambda p: p.write_text(''.join(l + '\n' for l in keep)))
+        d = self.path
+        with writing(d, need):
+            d.mkdir(parents=True, exist_ok=True)
+            if need and shutil.disk_usage(d).free < need: raise OSError(errno.ENOSPC, 'not enough free space for the checkpoint')
+            write_json(d/'config.json', config); write_json(d/'data.json', fingerprint)
+            lines = (d/'stats.jsonl').read_text().splitlines() if (d/'stats.jsonl').exists() else []
+            keep = [l for l in lines if json.loads(l)['step'] <= step]     # drop what a killed run logged after its checkpoint
+            atomic_write(d/'stats.jsonl', lambda p: p.write_text(''.join(l + '\n' for l in keep)))
 
     def log(self, **rec):
         "Append one record to stats.jsonl."
         if self.write:
-            with open(self.path/'stats.jsonl', 'a') as f: f.write(json.dumps(rec) + '\n')
+            with writing(self.path), open(self.path/'stats.jsonl', 'a') as f: f.write(json.dumps(rec) + '\n')
 
     def save(self, name:str, obj):
-        "Write checkpoint.pt (or another torch file) atomically."
-        if self.write: atomic_write(self.path/name, lambda p: torch.save(obj, p))
+        "Write checkpoint.pt (or another torch file) atomically; a full disk or read-only folder is a `WriteError` saying so."
+        if self.write:
+            with writing(self.path, nbytes(obj)): atomic_write(self.path/name, lambda p: torch.save(obj, p))
 
     def save_metrics(self, metrics:dict):
         "Write metrics.json."
-        if self.write: write_json(self.path/'metrics.json', metrics)
+        if self.write:
+            with writing(self.path): write_json(self.path/'metrics.json', metrics)
