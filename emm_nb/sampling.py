@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['edm_sigmas', 'sample_latents', 'sample_labels', 'heun_sample', 'to_uint8', 'generate']
+__all__ = ['edm_sigmas', 'sample_latents', 'sample_labels', 'heun_sample', 'NonFiniteSamples', 'to_uint8', 'generate']
 
 # %% ../nbs/02_sampling.ipynb #cba6f0cb
 def edm_sigmas(num_steps:int=18, # n: number of noise levels before the final 0
@@ -65,10 +65,13 @@ def heun_sample(denoiser, # D(x, sigma, labels=None) -> denoised x
     return x
 
 # %% ../nbs/02_sampling.ipynb #29a15af0
+class NonFiniteSamples(ValueError):
+    "Samples that hold NaN or inf: the sampler (or the network it calls) diverged."
+
 def to_uint8(x:torch.Tensor, # float [B, C, H, W] in [-1, 1]
             ) -> torch.Tensor:
     "Quantise as the paper saves PNGs: x*127.5 + 128, clipped to [0, 255], truncated; returns uint8 [B, H, W, C]."
-    if not torch.isfinite(x).all(): raise ValueError("x holds NaN or inf: the sampler diverged (NaN would quantise to black)")
+    if not torch.isfinite(x).all(): raise NonFiniteSamples("x holds NaN or inf: the sampler diverged (NaN would quantise to black)")
     return (x * 127.5 + 128).clip(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
 
 # %% ../nbs/02_sampling.ipynb #fef3ef63

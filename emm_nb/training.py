@@ -11,10 +11,11 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from .diffusion import Precond, DenoisingLoss, Guided
+from .sampling import NonFiniteSamples
 from .networks import make_net
-from .data import cifar10_subset
+from .data import DataError, cifar10_subset
 from .presets import PROCEDURES
-from .rundir import RunDir, load_checkpoint
+from .rundir import RunDir, RunDirError, WriteError, load_checkpoint
 from .trainconfig import ConfigError, VOLATILE, TrainConfig
 from .memeval import MemEval, rank_and_world
 from .datastream import DataOrder, DeviceBatches
@@ -23,7 +24,7 @@ from .datastream import DataOrder, DeviceBatches
 __all__ = ['RESUMABLE_CHANGES', 'lr_at', 'ema_decay_at', 'final_ema_decay', 'ema_update', 'run_steps', 'snapshot_memorization',
            'peak_memorization', 'plateau_reached', 'resolve_device', 'local_device', 'NonFiniteLoss',
            'data_fingerprint', 'network_kwargs', 'TrainState', 'Trainer', 'train', 'load_denoiser', 'parse_value',
-           'main']
+           'main', 'cli_request']
 
 # %% ../nbs/06_training.ipynb #ef1aed8e
 def lr_at(cfg:TrainConfig, nimg:int, n:int) -> float:
@@ -133,7 +134,7 @@ def _device(cfg:TrainConfig) -> torch.device:
 RESUMABLE_CHANGES = ('epochs', 'stop_at', *VOLATILE)               # may differ when resuming
 
 class NonFiniteLoss(FloatingPointError):
-    "The loss became NaN or inf; the last good checkpoint is kept."
+    "The loss or weights became NaN or inf; the message names the checkpoint that is kept (if one was written) and what to change."
 
 def data_fingerprint(data) -> dict:
     "Size, resolution, classes and a hash of a training set's images and labels."
@@ -200,11 +201,12 @@ class TrainState:
         self.batches = DeviceBatches(data, DataOrder(self.n, cfg.order, cfg.seed), cfg.batch, self.rank, self.world, dev, self.fmt)
         torch.manual_seed(int(np.random.SeedSequence([cfg.seed, self.rank, 0x7a1]).generate_state(1)[0]))  # noise streams
         self.step, self.curve, self.train_s, self.loss_sum, self.loss_n = 0, [], 0., torch.zeros((), device=dev), 0
+        self.saved_step = None                                      # the step of the checkpoint on disk (written or resumed)
         self.fingerprint = data_fingerprint(data)
         if self.dir is not None:
             self.dir.check(cfg.to_dict(), self.fingerprint, RESUMABLE_CHANGES)
             if (ck := self.dir.checkpoint(dev)) is not None: self._restore(ck)
-            self.dir.start(cfg.to_dict(), self.fingerprint, self.step)
+            self.dir.start(cfg.to_dict(), self.fingerprint, self.step, need=16 * sum(p.numel() for p in self.params) + 2**20)  # weights, EMA, Adam
 
     def _log(self, **rec):
         if self.dir is not None: self.dir.log(**rec)
@@ -215,23 +217,33 @@ class TrainState:
         if self.dir is not None: self.dir.save('checkpoint.pt', dict(step=self.step, net=self.net.net.state_dict(),
             ema=self.ema.net.state_dict(), opt=self.opt.state_dict(), rng=rng, loss_sum=float(self.loss_sum), loss_n=self.loss_n,
             curve=self.curve, train_s=self.train_s, net_name=self.cfg.net, net_kwargs=self.net_kwargs, precond=self.cfg.precond))
+        self.saved_step = self.step
 
     def _restore(self, ck:dict):
         self.net.net.load_state_dict(ck['net']); self.ema.net.load_state_dict(ck['ema']); self.opt.load_state_dict(ck['opt'])
         self.step, self.curve, self.train_s, self.loss_n = ck['step'], ck['curve'], ck['train_s'], ck['loss_n']
-        self.loss_sum.fill_(ck['loss_sum'])
+        self.loss_sum.fill_(ck['loss_sum']); self.saved_step = self.step
         _restore_rng(ck['rng'], self.rank, self.world, self.device, self.cfg.seed, self.step)
 
     def _sync_loss(self) -> float:
-        "Mean loss since the last log point, averaged over processes; raises `NonFiniteLoss`."
+        "Mean loss since the last log point, averaged over processes; raises `NonFiniteLoss` (see `_kept`)."
         s = self.loss_sum.clone()
         if self.world > 1: dist.all_reduce(s)
         loss = s.item() / max(self.loss_n * self.world, 1)
         if not math.isfinite(loss) or not torch.stack(torch._foreach_norm(self.params)).isfinite().all().item():
-            where = f" (last good checkpoint: {self.dir.path/'checkpoint.pt'})" if self.dir is not None else ''
             self._log(step=self.step, error=f'non-finite loss {loss}')
-            raise NonFiniteLoss(f"non-finite loss ({loss}) or weights at step {self.step}{where}; try a lower lr, 'fp32' precision or a longer warm-up")
+            raise NonFiniteLoss(f"non-finite loss ({loss}) or weights at step {self.step} (lr {self.cfg.lr:g}, {self.cfg.precision}): {self._kept()}")
         return loss
+
+    def _kept(self) -> str:
+        "What a run stopped by a non-finite loss keeps (the checkpoint that exists, if any) and what to change."
+        fix = "lower the lr" + (", use 'fp32' precision" if self.cfg.precision != 'fp32' else '') + " or use a longer warm-up (lr_warmup_epochs)"
+        if self.dir is None: return f"nothing was saved (no run folder); {fix} and train again"
+        ck = self.dir.path/'checkpoint.pt'
+        if self.saved_step is not None and (ck.exists() or not self.dir.write):
+            return (f"the last good checkpoint, {ck} (step {self.saved_step}), is kept (the same command resumes from it, "
+                    f"but will likely diverge again); {fix}, in another run folder")
+        return f"no checkpoint was written yet, so nothing is kept; {fix}, then train in another run folder (or delete {self.dir.path})"
 
     def _step(self):
         "One optimisation step: no host-device synchronisation."
@@ -265,7 +277,12 @@ class Trainer(TrainState):
     def _snapshot(self):
         "Evaluate the EMA network's memorization, record it (and keep the EMA weights, if asked)."
         t0, rec = time.perf_counter(), dict(step=self.step, epoch=self.step * self.cfg.batch / self.n)
-        if self.evaluator is not None: rec.update(snapshot_memorization(self.evaluator, self.ema, self.cfg.eval_guidance))
+        try:
+            if self.evaluator is not None: rec.update(snapshot_memorization(self.evaluator, self.ema, self.cfg.eval_guidance))
+        except NonFiniteSamples:
+            self._log(step=self.step, error='non-finite samples')
+            raise NonFiniteLoss(f"the EMA network's samples hold NaN or inf at step {self.step} (lr {self.cfg.lr:g}, {self.cfg.precision}): "
+                                f"the network diverged; {self._kept()}") from None
         rec['eval_s'] = time.perf_counter() - t0
         self.curve.append(rec); self._log(**rec)
         if self.cfg.save_snapshots and self.dir is not None: self.dir.save(f'snapshot-{self.step:08d}.pt', self.ema.net.state_dict())
@@ -343,8 +360,8 @@ def parse_value(s:str):
     try: return json.loads(s)
     except json.JSONDecodeError: return s
 
-def main(argv:list|None=None):
-    "Command line entry point: train on a CIFAR-10 subset, print the summary as JSON."
+def main(argv:list|None=None) -> int:
+    "Command line entry point: train on a CIFAR-10 subset, print the summary as JSON. Exit code 0; 2: a bad request; 1: the run failed; 130: Ctrl-C."
     import argparse
     p = argparse.ArgumentParser(prog='emm_train', description='Train a diffusion model on a CIFAR-10 subset and track its memorization.')
     p.add_argument('--preset', default='paper', help=f"starting procedure: one of {sorted(PROCEDURES)}")
@@ -355,13 +372,40 @@ def main(argv:list|None=None):
     p.add_argument('--max-steps', type=int)
     p.add_argument('--no-progress', action='store_true')
     a = p.parse_args(argv)
-    cfg = TrainConfig.from_dict(json.loads(Path(a.config).read_text())) if a.config else TrainConfig.preset(a.preset)
-    over = {k: parse_value(v) for k, _, v in (s.partition('=') for s in a.set)}
-    cfg = TrainConfig.from_dict({**cfg.to_dict(), **over})
-    data = cifar10_subset(**{k: parse_value(v) for k, _, v in (s.partition('=') for s in a.data.split(',') if s)})
-    m = train(cfg, data, a.run_dir, not a.no_progress, a.max_steps)
+    try: cfg, data = cli_request(a.preset, a.config, a.set, a.data)
+    except ConfigError as e: return _cli_error(e, 2)
+    if a.max_steps is not None and a.max_steps < 1: return _cli_error(f"--max-steps {a.max_steps}: give a number of steps >= 1", 2)
+    try: m = train(cfg, data, a.run_dir, not a.no_progress, a.max_steps)
+    except (ConfigError, RunDirError) as e: return _cli_error(e, 2)
+    except (NonFiniteLoss, WriteError) as e: return _cli_error(e, 1)
+    except KeyboardInterrupt:
+        return _cli_error(f"stopped (Ctrl-C): run the same command again to resume from the last checkpoint in {a.run_dir}", 130)
     if int(os.environ.get('RANK', 0)) == 0:
         print(json.dumps({k: m[k] for k in ('max_mem', 'max_mem_epoch', 'final_mem', 'step', 'epochs', 'img_per_s')}))
-    return m
+    return 0
 
-if __name__ == '__main__' and Path(sys.argv[0]).name == 'training.py': main()   # `python -m emm_nb.training`, not a notebook
+def _pairs(items:list, what:str) -> dict:
+    "KEY=VALUE strings as a dict of parsed values, or a `ConfigError` naming the one that is not."
+    if bad := next((s for s in items if not s.partition('=')[0].strip() or '=' not in s), None):
+        raise ConfigError(f"{what} {bad!r}: write KEY=VALUE (e.g. {'lr=1e-4' if what == '--set' else 'n=64'})")
+    return {k.strip(): parse_value(v) for k, _, v in (s.partition('=') for s in items)}
+
+def cli_request(preset:str, config:str|None, overrides:list, data:str) -> tuple:
+    "The `TrainConfig` (checked) and training set a command line asks for, or a `ConfigError` naming the option at fault."
+    if config:
+        try: base = json.loads(Path(config).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e: raise ConfigError(f"--config {config} cannot be read: {e}") from None
+        if not isinstance(base, dict): raise ConfigError(f"--config {config} is not a JSON object of TrainConfig fields")
+    try: base = TrainConfig.from_dict(base) if config else TrainConfig.preset(preset); base.check()
+    except ConfigError as e: raise ConfigError(f"{f'--config {config}' if config else '--preset'}: {e}") from None
+    try: cfg = TrainConfig.from_dict({**base.to_dict(), **_pairs(overrides, '--set')}); cfg.check()
+    except ConfigError as e: raise ConfigError(e if str(e).startswith('--set ') else f"--set: {e}") from None
+    kw = _pairs([s for s in data.split(',') if s.strip()], '--data')
+    try: return cfg, cifar10_subset(**kw)
+    except (DataError, TypeError, ValueError, IndexError) as e:
+        raise ConfigError(f"--data {data!r}: {e} (cifar10_subset's arguments, e.g. n=64,res=8,classes=4,labels=true)") from None
+
+def _cli_error(e, code:int) -> int:
+    print(f"emm_train: error: {e}", file=sys.stderr); return code
+
+if __name__ == '__main__' and Path(sys.argv[0]).name == 'training.py': sys.exit(main())   # `python -m emm_nb.training`, not a notebook
