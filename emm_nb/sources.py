@@ -12,8 +12,8 @@ from .data import CLASSES, DataError, _check_images, load_cifar10
 from .folders import image_files
 
 # %% auto #0
-__all__ = ['DATASETS', 'SPLITS', 'FIT_RULES', 'LAYOUTS', 'datasets_root', 'ImageSet', 'fit_image', 'fit_array', 'to_channels',
-           'read_idx', 'open_image', 'canonical_name', 'detect_layout', 'load_source']
+__all__ = ['DATASETS', 'SPLITS', 'FIT_RULES', 'LAYOUTS', 'datasets_root', 'ImageSet', 'check_upscale', 'fit_image', 'fit_array',
+           'to_channels', 'read_idx', 'open_image', 'canonical_name', 'detect_layout', 'load_source']
 
 # %% ../nbs/00b_sources.ipynb #cdb21845
 DATASETS = ('cifar10', 'cifar100', 'mnist', 'fashion_mnist', 'svhn', 'celeba')
@@ -79,6 +79,13 @@ def _check_fit(fit):
         raise DataError(f"unknown fit rule {fit!r}: use one of {FIT_RULES} ('crop': centre square then Lanczos; "
                         "'resize': Lanczos, ignoring the aspect; 'pad': black borders to a square, then Lanczos)")
 
+def check_upscale(w:int, h:int, # the images' width and height (of the smallest, for images of several sizes)
+                  size:int, fit:str, where:str=''):
+    "Refuse a `size` that `fit` would reach by enlarging the images: interpolation invents no detail ('pad' only adds borders)."
+    if fit != 'pad' and size > min(w, h):
+        raise DataError(f"{where + ': ' if where else ''}size {size} is larger than the images ({w}x{h}): the '{fit}' rule would upscale them by "
+                        f"interpolation; use a size of {min(w, h)} or less, or the 'pad' rule (black borders, no resampling)")
+
 def fit_image(im, # a Pillow image, mode 'L' or 'RGB'
               size:int, # side of the result in pixels
               fit:str='crop', # 'crop', 'resize' or 'pad' (see `FIT_RULES`)
@@ -99,12 +106,14 @@ def fit_image(im, # a Pillow image, mode 'L' or 'RGB'
 def fit_array(images:np.ndarray, # uint8 [n,h,w,c], c = 1 or 3
               size:int|None, # side of the result; None leaves the images as they are
               fit:str='crop', # 'crop', 'resize' or 'pad'
+              upscale:bool=True, # False: refuse a `size` that enlarges the images (see `check_upscale`)
              ) -> np.ndarray:
     "uint8 images fitted to `size`x`size` one by one with `fit_image`."
     from PIL import Image
     _check_fit(fit)
     n, h, w, c = _check_images(images).shape
     if size is None or (h, w) == (size, size): return images
+    if not upscale: check_upscale(w, h, size, fit)
     out = np.empty((n, size, size, c), np.uint8)
     for i, im in enumerate(images):
         out[i] = np.asarray(fit_image(Image.fromarray(im[..., 0] if c == 1 else im), size, fit)).reshape(size, size, c)
@@ -159,7 +168,7 @@ _MNISTS = dict(mnist=('MNIST', tuple('0123456789')),
                fashion_mnist=('FashionMNIST', ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt',
                                                'Sneaker', 'Bag', 'Ankle boot')))
 
-def _read_mnist(name, d, split, limit, size, fit):
+def _read_mnist(name, d, split, limit, size, fit, upscale=True):
     "MNIST or Fashion-MNIST: idx files (plain or `.gz`) in `d/MNIST/raw` or `d/FashionMNIST/raw`."
     sub, classes = _MNISTS[name]
     raw, pre = d/sub/'raw', 'train' if split == 'train' else 't10k'
@@ -176,7 +185,7 @@ def _unpickle(f):
         with open(f, 'rb') as fh: return pickle.load(fh, encoding='latin1')
     except Exception as e: raise _corrupt(f, e) from e
 
-def _read_cifar100(name, d, split, limit, size, fit):
+def _read_cifar100(name, d, split, limit, size, fit, upscale=True):
     "CIFAR-100's pickles: `data` rows are CHW-flattened 32x32 images, `fine_labels` index `meta`'s `fine_label_names`."
     py = d/'cifar-100-python'
     if not ((py/split).exists() and (py/'meta').exists()): raise _missing(name, py, ['train', 'test', 'meta'])
@@ -188,7 +197,7 @@ def _read_cifar100(name, d, split, limit, size, fit):
     return np.ascontiguousarray(x[:limit].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)), y[:limit], classes
 
 # %% ../nbs/00b_sources.ipynb #c259cf49
-def _read_svhn(name, d, split, limit, size, fit):
+def _read_svhn(name, d, split, limit, size, fit, upscale=True):
     "SVHN's MATLAB files: `X` is `[32,32,3,n]`, `y` is `[n,1]` with 10 standing for the digit 0."
     f = d/f'{split}_32x32.mat'
     if not f.exists(): raise _missing(name, d, [f.name])
@@ -202,7 +211,7 @@ def _read_svhn(name, d, split, limit, size, fit):
     x = np.ascontiguousarray(x[..., :limit].transpose(3, 0, 1, 2)).astype(np.uint8)
     return x, np.where(y == 10, 0, y)[:limit], tuple('0123456789')
 
-def _read_celeba(name, d, split, limit, size, fit):
+def _read_celeba(name, d, split, limit, size, fit, upscale=True):
     "CelebA's aligned faces, in the order and split of `list_eval_partition.txt` (0 train, 1 valid, 2 test)."
     base = d/'celeba'
     imgs, part = base/'img_align_celeba', base/'list_eval_partition.txt'
@@ -214,7 +223,7 @@ def _read_celeba(name, d, split, limit, size, fit):
     if n_jpg != len(rows): raise DataError(f"{part} lists {len(rows)} images, {imgs} holds {n_jpg} .jpg files: they do not match")
     code = {'train': '0', 'valid': '1', 'test': '2'}.get(split)
     files = [imgs/r[0] for r in rows if code is None or r[1] == code][:limit]
-    return _load_files(files, size, fit, f'{name} ({base})'), None, None
+    return _load_files(files, size, fit, f'{name} ({base})', upscale), None, None
 
 # %% ../nbs/00b_sources.ipynb #f967bb5d
 _GRAY_MODES = ('1', 'L', 'LA', 'I', 'I;16', 'I;16B', 'I;16L', 'I;16N')
@@ -250,18 +259,19 @@ def _native_size(files, sizes, where):
         raise DataError(f"{where}: images are {'x'.join(map(str, sizes[0]))}, not square: pass size= and a fit rule {FIT_RULES}")
     return sizes[0][0]
 
-def _load_files(files, size, fit, where):
+def _load_files(files, size, fit, where, upscale=True):
     "Image files as uint8 `[n,size,size,c]`, c = 1 when every file is grayscale; `size=None` needs equal square files."
     if not files: raise DataError(f"{where}: no images to read")
     heads = [_probe(f) for f in files]
     size = size or _native_size(files, [s for s, _ in heads], where)
+    if not upscale: check_upscale(*min((s for s, _ in heads), key=min), size, fit, where)
     gray = all(g for _, g in heads)
     out = np.empty((len(files), size, size, 1 if gray else 3), np.uint8)
     for i, f in enumerate(files): out[i] = np.asarray(fit_image(open_image(f, gray), size, fit)).reshape(out.shape[1:])
     return out
 
 # %% ../nbs/00b_sources.ipynb #c97f57cc
-def _read_folder(path, limit, size, fit):
+def _read_folder(path, limit, size, fit, upscale=True):
     "An image folder: class subfolders give labels (sorted names = classes), a flat folder gives none."
     files = image_files(path)
     tops = [f.relative_to(path).parts[0] if len(f.relative_to(path).parts) > 1 else None for f in files]
@@ -269,7 +279,7 @@ def _read_folder(path, limit, size, fit):
     if loose and len(loose) < len(files):
         raise DataError(f"{path} holds images at its top level ({loose[0]}) and in class subfolders "
                         f"({sorted(set(tops) - {None})[0]}/): keep one layout (subfolders = classes; flat = unlabelled)")
-    x = _load_files(files[:limit], size, fit, str(path))
+    x = _load_files(files[:limit], size, fit, str(path), upscale)
     if loose: return x, None, None
     classes = tuple(sorted(set(tops)))
     return x, np.array([classes.index(t) for t in tops[:limit]], np.int64), classes
@@ -287,17 +297,17 @@ def _download(name, d, split):
     except Exception as e:
         raise DataError(f"downloading {name} into {d} failed ({type(e).__name__}: {e}); copy its files there by hand") from e
 
-def _read_known(name, root, split, limit, size, fit, download):
+def _read_known(name, root, split, limit, size, fit, download, upscale=True):
     "The arrays of a known set: images, labels, class names."
     if name == 'cifar10':
         x, y = load_cifar10(root, split, download)
         return x[:limit], y[:limit], CLASSES
     d = datasets_root(root)
-    try: return _READERS[name](name, d, split, limit, size, fit)
+    try: return _READERS[name](name, d, split, limit, size, fit, upscale)
     except _Missing:
         if not download: raise
     _download(name, d, split)
-    return _READERS[name](name, d, split, limit, size, fit)
+    return _READERS[name](name, d, split, limit, size, fit, upscale)
 
 def _check_request(size, fit, channels, limit):
     "Refuse impossible options before reading anything."
@@ -331,6 +341,7 @@ def load_source(spec:str, # a known name (see `DATASETS`; case, '-', '_' insensi
                 channels:int|None=None, # None: the set's own (grayscale stays 1); 1 or 3 to convert
                 download:bool=False, # fetch a missing known set with torchvision where the network allows
                 limit:int|None=None, # keep only the first `limit` images in file order
+                upscale:bool=True, # False: refuse a `size` above the images' own that 'crop' or 'resize' would reach by interpolation
                ) -> ImageSet:
     "A whole data set, or an image folder, as an `ImageSet` of square uint8 images."
     _check_request(size, fit, channels, limit)
@@ -342,8 +353,9 @@ def load_source(spec:str, # a known name (see `DATASETS`; case, '-', '_' insensi
             raise DataError(f"unknown data set {spec!r}: use one of {', '.join(DATASETS)} (case, '-' and '_' do not matter) "
                             f"or the path of an image folder (there is no folder {path})")
         if split != 'train': raise DataError(f"an image folder has no splits (got split={split!r}): point at the split's own folder")
-        (x, y, classes), name = _read_folder(path, limit, size, fit), f'folder:{path}'
+        (x, y, classes), name = _read_folder(path, limit, size, fit, upscale), f'folder:{path}'
     else:
         if split not in SPLITS[name]: raise DataError(f"unknown split {split!r} for {name}: use one of {SPLITS[name]}")
-        x, y, classes = _read_known(name, root, split, limit, size, fit, download)
+        x, y, classes = _read_known(name, root, split, limit, size, fit, download, upscale)
+    if not upscale and size is not None: check_upscale(x.shape[2], x.shape[1], size, fit)
     return ImageSet(to_channels(fit_array(x, size, fit), channels), y, classes, name)

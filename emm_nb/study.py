@@ -52,7 +52,7 @@ def setting_key(cfg:dict) -> str:
 @functools.lru_cache(maxsize=4)
 def _source(spec:str, size, fit:str, channels, root):
     "A whole data set, read once per process."
-    try: return load_source(spec, root, size=size, fit=fit, channels=channels)
+    try: return load_source(spec, root, size=size, fit=fit, channels=channels, upscale=False)   # a study never trains on enlarged images
     except DataError as e: raise StudyError(f"data {spec!r}: {e}") from None
 
 def study_data(data=None, # None or 'cifar10': CIFAR-10; a data set name, a folder in its layout, an image folder; or a dict with spec, size, fit, channels
