@@ -34,6 +34,8 @@ BAD = [   # (arguments, words of the message)
     (['--factors', 'data_size', '--data-size', '16'], ['--data-size and --data-fit', 'give --data too']),
     (['--factors', 'data_size', '--data-fit', 'pad'], ['--data-size and --data-fit', 'give --data too']),
     (['--factors', 'data_size', '-p', 'eps', '1.5'], ['parameter eps = 1.5', 'a number in (0, 1)']),
+    (['--factors', 'data_size', '--data', 'cifar10', '--data-size', '64'],          # upscaling 32 px images
+     ["data 'cifar10': size 64 is larger than the images (32x32)", "would upscale them", "use a size of 32 or less, or the 'pad' rule"]),
 ]
 if not torch.cuda.is_available():
     BAD.append((['--factors', 'data_size', '--device', 'cuda:0', '--executor', 'local'], ["device 'cuda:0': no CUDA device is visible here", "use 'cpu'"]))
@@ -160,3 +162,80 @@ def test_every_notebook_parameter_declared():
     for f in runner.EXPERIMENTS:
         declared = runner.notebook_params(runner.notebook(f)) - set(runner.RUNNER_PARAMS)
         assert declared == set(PARAMS[f]) | set(COMMON), (f, declared ^ (set(PARAMS[f]) | set(COMMON)))
+
+
+# ---------------------------------------------------------------- emm_train: exit codes, a diverging run, a full or read-only disk
+TRAIN = ['--preset', 'tiny', '--data', 'n=16,res=8,classes=4', '--no-progress', '--set', 'batch=16', 'epochs=32', 'snapshot_epochs=16',
+         'eval_samples=16', 'eval_steps=4', 'eval_batch=16', 'log_steps=4', 'stop_at=null']
+
+def _train(capsys, run_dir, *extra) -> tuple:
+    "emm_train's main in this process: (exit code, stderr)."
+    from emm_nb.training import main as train_main
+    rc = train_main([*TRAIN[:5], '--run-dir', str(run_dir), *TRAIN[5:], *extra])
+    return rc, capsys.readouterr().err
+
+def test_emm_train_nonfinite_loss_names_what_is_kept(tmp_path, data_root):
+    """`emm_train --set lr=1e8` through its console entry (`sys.exit(main())`): one line that says no checkpoint was written yet and
+    what to change, exit code 1, no traceback."""
+    r = subprocess.run([sys.executable, '-m', 'emm_nb.training', *TRAIN[:5], '--run-dir', str(tmp_path / 'run'), *TRAIN[5:], 'lr=1e8'],
+                       capture_output=True, text=True, timeout=600)            # a guard against a hang, not a deadline
+    assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr
+    assert r.stderr.startswith('emm_train: error: non-finite loss (nan) or weights at step 4 (lr 1e+08, fp32): ') and r.stderr.count('\n') == 1, r.stderr
+    assert 'no checkpoint was written yet, so nothing is kept; lower the lr or use a longer warm-up' in r.stderr, r.stderr
+    assert 'last good checkpoint' not in r.stderr and not (tmp_path / 'run' / 'checkpoint.pt').exists()
+
+@pytest.mark.parametrize('extra,words', [
+    (['lrr=1e-3'], ["--set: unknown TrainConfig key(s): 'lrr' (did you mean 'lr'?)"]),
+    (['lr=abc'], ["--set: lr must be a finite number, got 'abc'"]),
+    (['lr'], ["--set 'lr': write KEY=VALUE"]),
+    (['batch=0'], ['--set: batch must be a positive integer, got 0']),
+    (['--data', 'n=0'], ["--data 'n=0': subset size N=0 must be positive"]),
+    (['--data', 'n=16,foo=1'], ["unexpected keyword argument 'foo'"]),
+    (['--preset', 'nope'], ["--preset: unknown procedure 'nope'"]),
+], ids=lambda v: ' '.join(v) if isinstance(v, list) and v and v[0].startswith(('-', 'l', 'b')) else None)
+def test_emm_train_bad_request_exits_2(tmp_path, capsys, data_root, extra, words):
+    rc, err = _train(capsys, tmp_path / 'run', *extra)
+    assert rc == 2 and 'Traceback' not in err and err.startswith('emm_train: error: '), err
+    for w in words: assert w in err, (w, err)
+    assert not (tmp_path / 'run').exists()                               # refused before anything was written
+
+def test_emm_train_success_exits_0(tmp_path, capsys, data_root):
+    "A finished run exits 0 (main used to return the metrics dict, which `sys.exit` turned into exit code 1)."
+    rc, err = _train(capsys, tmp_path / 'run')
+    assert rc == 0 and (tmp_path / 'run' / 'metrics.json').exists(), err
+
+@pytest.mark.parametrize('fault', ['ENOSPC', 'torch'])
+def test_full_disk_while_saving_says_so(tmp_path, capsys, monkeypatch, data_root, fault):
+    """A disk that fills while the checkpoint is written (an OSError, or torch's own `enforce fail at inline_container.cc`):
+    the run folder and the megabytes needed are named, exit code 1, and no half-written file is left."""
+    import errno, shutil
+    from emm_nb import rundir
+    def full(obj, path):
+        if fault == 'ENOSPC': raise OSError(errno.ENOSPC, 'No space left on device')
+        raise RuntimeError('[enforce fail at inline_container.cc:672] . PytorchStreamWriter failed writing file data/7: file write failed')
+    monkeypatch.setattr(rundir.torch, 'save', full)
+    calls = []                                   # torch's error does not say why: the folder's free space (0.5 MiB once training runs) does
+    def usage(p):
+        calls.append(p); free = 2**30 if len(calls) == 1 or fault == 'ENOSPC' else 2**19
+        return shutil._ntuple_diskusage(2**31, 2**31 - free, free)
+    monkeypatch.setattr(rundir.shutil, 'disk_usage', usage)
+    run = tmp_path / 'run'
+    rc, err = _train(capsys, run)
+    assert rc == 1 and 'Traceback' not in err and 'inline_container' not in err, err
+    assert err.startswith(f'emm_train: error: no space left on {run}: ') and ' MB needed' in err and 'then run again (it resumes from the last checkpoint)' in err, err
+    assert not [p.name for p in run.iterdir() if p.name.endswith('.tmp')]
+
+def test_read_only_run_folder_says_so(tmp_path, capsys, monkeypatch, data_root):
+    "A run folder inside a read-only folder is named as read-only before training (root writes through permissions: simulated there)."
+    ro = tmp_path / 'ro'; ro.mkdir(); ro.chmod(0o555)
+    try:
+        if os.geteuid() == 0:
+            import errno
+            from emm_nb import rundir
+            def refuse(self, *a, **k): raise OSError(errno.EROFS, 'Read-only file system')
+            monkeypatch.setattr(rundir.Path, 'mkdir', refuse)
+        rc, err = _train(capsys, ro / 'run')
+    finally: ro.chmod(0o755)
+    assert rc == 1 and 'Traceback' not in err, err
+    assert err.startswith(f'emm_train: error: {ro} is read-only (') and 'train into another folder' in err, err
+    assert not (ro / 'run').exists()
