@@ -252,9 +252,10 @@ class Experiment:
         values = {a.label: a.value for a in self.arms}
         return page_verdicts(factor_rows(self.factor, runs, {k: values[k] for k in runs}, self.study, self.arms))
 
-    def save(self, rows:list, text:str='', agrees:bool|None=None, **extra) -> str:
-        "Compose the finding (what produced the numbers, each setting's EMM, the verdicts, then the page's `text`) and write results.json; where settings were tested, `agrees` comes from their verdicts."
-        if any(r.get('verdict') for r in rows if r.get('expect') is not None): agrees = agrees_from(rows)
+    def save(self, rows:list, text:str='', agrees='auto', # 'auto': from the settings' verdicts (`agrees_from`); or the page's own (None where the test cannot speak, e.g. a stand-in)
+             **extra) -> str:
+        "Compose the finding (what produced the numbers, each setting's EMM, the verdicts, then the page's `text`) and write results.json."
+        if agrees == 'auto': agrees = agrees_from(rows)
         e = emm_sentence(rows)
         paper = DIRECTION.get(self.factor) and f"The paper: {DIRECTION[self.factor]}."
         self.finding = ' '.join(s.strip() for s in (f"With the {setup_sentence(self.study)}.", e, verdict_sentence(rows), text, paper) if s and s.strip())

@@ -447,6 +447,7 @@ def run_table(study, runs:dict) -> str:
     "The runs behind a page as an HTML table, one row per run of every setting the page measured (each setting once, every N and training seed of it in the cache): the best memorization ratio with its Wilson 95 % interval, the epoch of that snapshot, the epochs trained and the training speed."
     from emm_nb.study import setting_key
     seen, body = set(), []
+    lab_of = {(setting_key(next(iter(v.values()))['config']), n): l for l, v in runs.items() for n in v}   # arms of one setting at other N
     for lab, by_n in runs.items():
         cfg = next(iter(by_n.values()))['config']
         if (key := setting_key(cfg)) in seen: continue
@@ -454,7 +455,7 @@ def run_table(study, runs:dict) -> str:
         for r in sorted(study.runs(cfg), key=lambda r: (r['n'], r['train_seed'])):
             lo, hi = (float(v) for v in wilson(r['ratio'], r['k']))
             end = r['curve'][-1]['epoch'] if r.get('curve') else math.nan
-            cells = (html.escape(str(lab)), r['n'], r['train_seed'], f"{100 * r['ratio']:.1f} [{100 * lo:.0f}, {100 * hi:.0f}]",
+            cells = (html.escape(str(lab_of.get((key, r['n']), lab))), r['n'], r['train_seed'], f"{100 * r['ratio']:.1f} [{100 * lo:.0f}, {100 * hi:.0f}]",
                      f"{r.get('max_mem_epoch', math.nan):,.0f}", f"{end:,.0f}", f"{r.get('img_per_s', math.nan):,.0f}")
             body.append('<tr>' + ''.join(f'<td>{c}</td>' for c in cells) + '</tr>')
     head = ''.join(f'<th>{h}</th>' for h in ('setting', 'N', 'seed', 'best ratio % [95 %]', 'at epoch', 'epochs', 'img/s'))

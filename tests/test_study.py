@@ -49,13 +49,15 @@ def test_smoke_study_kill_and_resume(tmp_path, data_root):
     for f, t in before.items(): assert f.stat().st_mtime_ns == t, f"finished run {f.parent.name} was recomputed"
     res = _results(out)
     for e, d in res.items():
-        assert d['experiment'] == e and d['preset'] == 'smoke' and d['finding'] and isinstance(d['agrees'], bool)
+        assert d['experiment'] == e and d['preset'] == 'smoke' and d['finding'] and (d['agrees'] is None or isinstance(d['agrees'], bool))
         for s in d['settings']:
             for p_ in s['points']: assert 0 <= p_['ratio'] <= 1 and p_['k'] % 16 == 0 and p_['n'] % 10 == 0   # K pooled over seeds
             assert s['emm'] is None or s['emm'] > 0
         assert (out / e / f'{e}.ipynb').exists() and (out / e / f'{e}.png').exists()
     assert {s['setting'] for s in res['resolution']['settings']} == {'8x8', '16x16'}
     assert {s['setting'] for s in res['conditioning']['settings']} == {'none', 'true', 'random'}
+    for s in res['conditioning']['settings']:                  # each label kind tested against none, with a verdict in words
+        assert (s['setting'] == 'none') == ('test' not in s) and (s['setting'] == 'none' or s['verdict'])
     rows = json.loads((out / 'summary.json').read_text())
     assert {r_['experiment'] for r_ in rows} == set(EXPERIMENTS)
     assert (out / 'summary.csv').read_text().startswith('experiment,setting')
