@@ -34,7 +34,7 @@ def notebooks_dir() -> Path:
     return here / 'notebooks' if (here / 'notebooks').is_dir() else here.parent / 'nbs'
 
 NBS = notebooks_dir()
-EXPERIMENTS = {'data_size': 'data size and training epochs', 'resolution': 'data dimension',          # the paper's order
+EXPERIMENTS = {'data_size': 'data size and training epochs', 'resolution': 'resolution (data dimension)',   # the paper's order
                'conditioning': 'conditioning', 'label_classes': 'random-label classes', 'classes': 'inter-class diversity',
                'intra_diversity': 'intra-class diversity', 'width': 'network width', 'depth': 'network depth',
                'time_embedding': 'time embedding', 'skips': 'skip connections', 'batch': 'batch size',

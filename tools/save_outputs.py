@@ -1,6 +1,7 @@
 """Save a finished study's executed notebooks as the pages' outputs: nbs/experiments/<factor>/<factor>.ipynb and
 nbs/results/summary.ipynb get the cells and outputs of DIR/<factor>/<factor>.ipynb and DIR/summary.ipynb, without
-papermill's injected-parameters cell (the pages keep their own defaults). Run nbdev_clean afterwards.
+papermill's injected-parameters cell (the pages keep their own defaults). Then the experiments index
+(nbs/experiments/index.ipynb) is executed again: its thumbnails are the pages' first figures. Run nbdev_clean afterwards.
 
     python tools/save_outputs.py study_out
 """
@@ -15,6 +16,15 @@ def save(executed:Path, page:Path):
     nb['cells'] = [c for c in nb['cells'] if 'injected-parameters' not in c.get('metadata', {}).get('tags', [])]
     page.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
 
+def refresh_index():
+    "Execute the experiments index in place: one line and one thumbnail per experiment, from the pages just saved."
+    import nbformat
+    from nbclient import NotebookClient
+    page = ROOT / 'nbs' / 'experiments' / 'index.ipynb'
+    nb = nbformat.read(page, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name='python3', resources={'metadata': {'path': str(page.parent)}}).execute()
+    nbformat.write(nb, page); print(f"executed {page.relative_to(ROOT)}")
+
 def main(out:str):
     out = Path(out)
     pages = sorted((ROOT / 'nbs' / 'experiments').glob('*/*.ipynb')) + [ROOT / 'nbs' / 'results' / 'summary.ipynb']
@@ -22,5 +32,6 @@ def main(out:str):
         executed = out / (page.stem if page.parent.parent.name == 'experiments' else '') / page.name
         if executed.exists(): save(executed, page); print(f"saved {page.relative_to(ROOT)} from {executed}")
         else: print(f"not in {out}: {page.relative_to(ROOT)} kept as it was")
+    refresh_index()
 
 if __name__ == '__main__': main(sys.argv[1] if len(sys.argv) > 1 else 'study_out')
