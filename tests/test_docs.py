@@ -209,3 +209,80 @@ def test_site_is_small(site):
     big = [f"{n} {(out/n).stat().st_size/1e6:.1f} MB" for n in pages if (out/n).stat().st_size > MAX_PAGE]
     assert not big, f"pages over {MAX_PAGE/1e6:.0f} MB (saved outputs too large: use small PNG figures): {big}"
     assert s['bytes'] < MAX_SITE, f"site is {s['bytes']/1e6:.1f} MB"
+
+
+# ---------------------------------------------------------------- nothing of the build machine in a page
+
+COLUMNS = 76   # characters of a code or output line the content column shows without clipping
+ABS_PATH = re.compile(r'(?<![\w.~/-])/(?:work|tmp|root|home|Users|private|var/folders|mnt|scratch|opt|srv)/')
+OUTPUT_DIV = re.compile(r'<div class="cell-output cell-output-(\w+)')
+PRE = re.compile(r'<pre\b([^>]*)>(.*?)</pre>', re.S)
+
+
+def visible_text(html_text:str) -> str:
+    "A page's text as a reader sees it (tags dropped, entities decoded), without scripts and styles."
+    import html as H
+    body = re.sub(r'<(script|style)\b.*?</\1>', '', html_text, flags=re.S)
+    return H.unescape(re.sub(r'<[^>]+>', '', body))
+
+
+def build_machine_problems(html_text:str) -> list[str]:
+    """What a page shows of the machine that built it: absolute paths (a checkout, a temporary folder, a home), stderr
+    output blocks (warnings, download attempts), and lines of unwrapped text (outputs, plain code blocks) longer than
+    the column, which the page clips. Code cells and show_doc signatures wrap (`pre.sourceCode`, styles.css)."""
+    import html as H
+    bad = []
+    text = visible_text(html_text)
+    for m in ABS_PATH.finditer(text):
+        bad.append(f"absolute path: ...{' '.join(text[max(0, m.start() - 40):m.end() + 40].split())}...")
+    for kind in OUTPUT_DIV.findall(html_text):
+        if kind == 'stderr': bad.append("a stderr output block (a warning or a log line: silence it, or print what the reader needs)")
+    for attrs, inner in PRE.findall(html_text):
+        if 'sourceCode' in attrs: continue
+        for line in H.unescape(re.sub(r'<[^>]+>', '', inner)).splitlines():
+            if len(line) > COLUMNS: bad.append(f"output line of {len(line)} characters (over {COLUMNS}, clipped): {line[:60]}...")
+    return bad
+
+
+@pytest.mark.parametrize('nb', notebooks(), ids=lambda nb: expected_page(nb))
+def test_nothing_of_the_build_machine(site, nb):
+    "Every page: no absolute path, no stderr block, no clipped output line (fix the notebook cell that prints it)."
+    out, pages, _ = site
+    name = expected_page(nb)
+    if name not in pages: pytest.skip(f"{name} not built (test_every_notebook_has_a_page says why)")
+    bad = build_machine_problems((out/name).read_text(encoding='utf-8'))
+    assert not bad, f"{name} (from nbs/{nb.relative_to(NBS)}):\n" + '\n'.join(bad[:20]) + (f"\n... {len(bad) - 20} more" if len(bad) > 20 else '')
+
+
+def test_build_machine_check_catches():
+    "The check above finds what it looks for (no site build needed)."
+    page = ('<p>default <code>/work/main/nbs</code></p><div class="cell-output cell-output-stderr"><pre><code>w</code></pre></div>'
+            '<div class="cell-output cell-output-stdout"><pre><code>' + 'x' * 77 + '</code></pre></div>'
+            '<pre class="sourceCode python"><code>' + 'y' * 120 + '</code></pre><p>https://example.org/home/page, ~/tmp/x</p>')
+    bad = build_machine_problems(page)
+    assert len(bad) == 3 and bad[0].startswith('absolute path') and 'stderr' in bad[1] and '77 characters' in bad[2], bad
+    assert build_machine_problems('<p>folder:/tmp/x</p>')[0].startswith('absolute path')
+    assert not build_machine_problems('<div class="cell-output cell-output-stdout"><pre><code>' + 'x' * 76 + '</code></pre></div>')
+
+
+# ---------------------------------------------------------------- navigation in the paper's order
+
+def test_experiments_in_the_papers_order(site):
+    """The navbar's Experiments opens the experiments index and Results the summary; the index and the sidebar list
+    every experiment once, in `emm_nb.runner.EXPERIMENTS`' order (the paper's, then the two beyond it)."""
+    from emm_nb.runner import EXPERIMENTS
+    _, pages, _ = site
+    want = [f"experiments/{f}/{f}.html" for f in EXPERIMENTS]
+    home = pages['index.html']
+    nav = {a.get('href') for t, a in home.tags if t == 'a'}
+    assert 'experiments/index.html' in nav and 'results/summary.html' in nav, "navbar: Experiments and Results pages"
+    assert 'experiments/index.html' in pages, "no experiments index page"
+    text = (site[0]/'experiments'/'index.html').read_text(encoding='utf-8')
+    body = text[text.index('<main'):text.index('</main>')]              # the page's content, not its sidebar
+    links = [resolve('experiments/index.html', h)[0] for h in re.findall(r'<a href="([^"#]+)', body)]
+    listed = list(dict.fromkeys(h for h in links if h in want))
+    assert listed == want, f"experiments index lists {listed}\nwant {want}"
+    html = (site[0]/'index.html').read_text(encoding='utf-8')
+    side = html[html.index('id="quarto-sidebar"'):]
+    order = sorted(want, key=lambda p: side.find(f'href="{p}"'))
+    assert all(f'href="{p}"' in side for p in want) and order == want, f"sidebar order: {order}"
