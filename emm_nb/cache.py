@@ -4,13 +4,13 @@
 
 # %% ../nbs/08_cache.ipynb #bbd5610b
 from __future__ import annotations
-import os, re, json, math, time, fcntl, hashlib, tempfile
+import os, re, json, math, time, errno, fcntl, shutil, hashlib, tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['CHECKSUM', 'RESULT_KEYS', 'CacheError', 'DamagedFile', 'canonical_json', 'run_id', 'atomic_write', 'write_json',
-           'read_json', 'move_aside', 'RunCache']
+__all__ = ['CHECKSUM', 'RESULT_KEYS', 'CacheError', 'DamagedFile', 'canonical_json', 'run_id', 'WriteError', 'write_error',
+           'writing', 'atomic_write', 'write_json', 'read_json', 'move_aside', 'RunCache']
 
 # %% ../nbs/08_cache.ipynb #89008eae
 class CacheError(ValueError):
@@ -67,20 +67,66 @@ def run_id(config:dict, # a run's full config
     return f'{s}-{h}' if s else h
 
 # %% ../nbs/08_cache.ipynb #83dbccd5
+class WriteError(OSError):
+    "A folder that cannot be written: its disk is full (the message says how much is needed) or it is read-only."
+
+def _existing(p:Path) -> Path:
+    "`p`, or its nearest folder above that exists."
+    while not p.exists() and p.parent != p: p = p.parent
+    return p
+
+def _size(b:float, up:bool=True) -> str:
+    "Bytes in MB (kB below 1 MB), rounded up (a size needed) or down (a size free)."
+    r = (lambda x: max(1, math.ceil(x))) if up else math.floor
+    return f"{r(b / 1e6):,} MB" if b >= 1e6 else f"{r(b / 1e3)} kB"
+
+_FULL, _READ_ONLY = (errno.ENOSPC, errno.EDQUOT), (errno.EROFS, errno.EACCES, errno.EPERM)
+
+def write_error(folder:str|Path, # where the write failed
+                need:int, # bytes the write needed
+                e:BaseException) -> WriteError|None:
+    "A `WriteError` for a write in `folder` that failed with `e` (torch reports a full disk as a RuntimeError), or None if `e` is another fault."
+    where = _existing(Path(folder).absolute())
+    code = getattr(e, 'errno', None)
+    if code in _READ_ONLY or (code is None and not os.access(where, os.W_OK)):
+        err = WriteError(f"{where} is read-only ({os.strerror(code or errno.EACCES)}): make it writable or write into another folder")
+        err.errno = errno.EROFS; return err
+    try: free = shutil.disk_usage(where).free
+    except OSError: free = None
+    torch_write = isinstance(e, RuntimeError) and ('PytorchStreamWriter' in str(e) or 'inline_container' in str(e))
+    if code in _FULL or (torch_write and free is not None and free < need + 2**20):
+        err = WriteError(f"no space left on {where}: {_size(need)} needed" + ('' if free is None else f", {_size(free, up=False)} free")
+                         + ": free some space (or write into another folder), then run again (finished work is kept)")
+        err.errno = errno.ENOSPC; return err
+    if torch_write:
+        return WriteError(f"writing in {where} failed ({str(e).strip().splitlines()[0][:160]}): check the disk, then run again")
+    return None
+
+@contextmanager
+def writing(folder:str|Path, need:int=0):
+    "Turn a failed write of `need` bytes in `folder` into a `WriteError` saying the disk is full or the folder read-only."
+    try: yield
+    except WriteError: raise
+    except (OSError, RuntimeError) as e:
+        if (err := write_error(folder, need, e)) is None: raise
+        raise err from None
+
 def atomic_write(path:str|Path, # destination file
                  write, # write(tmp): fills the temporary file `tmp` (a Path beside `path`) with the whole content
+                 need:int=0, # about how many bytes it writes (named if the disk is full)
                 ) -> Path:
-    "Write a file atomically: `write` fills a temporary file beside `path`, which is fsynced, then renamed over it."
+    "Write a file atomically: `write` fills a temporary file beside `path`, which is fsynced, then renamed over it (a full disk or read-only folder: `WriteError`)."
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        with open(tmp, 'rb+') as f: os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
+    with writing(path.parent, need):
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+        os.close(fd)
+        try:
+            write(Path(tmp))
+            with open(tmp, 'rb+') as f: os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp): os.unlink(tmp)
+            raise
     return path
 
 CHECKSUM = '_sha256'   # the key of a result's checksum, inside the JSON object it covers
@@ -95,7 +141,7 @@ def write_json(path:str|Path, # destination file
     obj = _plain(obj, path=Path(path).name)
     if checksum and isinstance(obj, dict): obj = {**obj, CHECKSUM: _digest(obj)}
     text = json.dumps(obj, indent=1, sort_keys=True)
-    atomic_write(path, lambda tmp: tmp.write_text(text))
+    atomic_write(path, lambda tmp: tmp.write_text(text), len(text.encode()))
     return text
 
 
@@ -123,7 +169,7 @@ def move_aside(path:str|Path) -> Path:
 @contextmanager
 def _locked(path, wait=True, poll=0.2, timeout=None):
     "Hold an exclusive flock on `path`: yields True when held, False when it is busy and `wait` is False."
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    with writing(Path(path).parent): fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         t0 = time.monotonic()
         while True:
@@ -133,7 +179,7 @@ def _locked(path, wait=True, poll=0.2, timeout=None):
                 if timeout is not None and time.monotonic() - t0 > timeout:
                     raise TimeoutError(f"{path} is still held by another process after {timeout} s") from None
                 time.sleep(poll)
-        os.ftruncate(fd, 0); os.write(fd, f'{os.getpid()}\n'.encode())    # who holds it, for people reading the folder
+        with writing(Path(path).parent): os.ftruncate(fd, 0); os.write(fd, f'{os.getpid()}\n'.encode())   # who holds it, for people reading the folder
         yield True
     finally: os.close(fd)
 
@@ -190,7 +236,8 @@ class RunCache:
         "The result of `config`: from the cache if finished, else computed by `fn` under the run's lock."
         res = self.get(config)
         if res is not None: return res
-        d = self.dir(config); d.mkdir(exist_ok=True)
+        d = self.dir(config)
+        with writing(self.root): d.mkdir(exist_ok=True)
         with _locked(d / '.lock', wait, poll, timeout) as held:
             if not held: return None
             try: res = _result(d)                        # finished by another runner while we waited

@@ -4,21 +4,17 @@
 
 # %% ../nbs/06a_rundir.ipynb #f0000003
 from __future__ import annotations
-import errno, json, math, os, shutil
-from contextlib import contextmanager
+import errno, json, shutil
 from pathlib import Path
 import torch
-from .cache import write_json, atomic_write
+from .cache import write_json, atomic_write, WriteError, write_error, writing   # the last three: re-exported
 
 # %% auto #0
-__all__ = ['RunDirError', 'WriteError', 'load_checkpoint', 'nbytes', 'write_error', 'writing', 'RunDir']
+__all__ = ['RunDirError', 'load_checkpoint', 'nbytes', 'RunDir']
 
 # %% ../nbs/06a_rundir.ipynb #f0000006
 class RunDirError(ValueError):
     "A run folder that cannot be resumed: another config, other data, or an unreadable checkpoint."
-
-class WriteError(OSError):
-    "A run folder that cannot be written: its disk is full (the message says how much is needed) or it is read-only."
 
 def load_checkpoint(path:str|Path, # a checkpoint.pt
                     device='cpu') -> dict:
@@ -34,43 +30,6 @@ def nbytes(obj) -> int:
     if isinstance(obj, dict): return sum(nbytes(v) for v in obj.values()) + 64
     if isinstance(obj, (list, tuple)): return sum(nbytes(v) for v in obj) + 64
     return 64
-
-def _existing(p:Path) -> Path:
-    "`p`, or its nearest folder above that exists."
-    while not p.exists() and p.parent != p: p = p.parent
-    return p
-
-_FULL, _READ_ONLY = (errno.ENOSPC, errno.EDQUOT), (errno.EROFS, errno.EACCES, errno.EPERM)
-
-def write_error(folder:str|Path, # where the write failed
-                need:int, # bytes the write needed
-                e:BaseException) -> WriteError|None:
-    "A `WriteError` for a write in `folder` that failed with `e` (torch reports a full disk as a RuntimeError), or None if `e` is another fault."
-    where = _existing(Path(folder).absolute())
-    code = getattr(e, 'errno', None)
-    if code in _READ_ONLY or (code is None and not os.access(where, os.W_OK)):
-        err = WriteError(f"{where} is read-only ({os.strerror(code or errno.EACCES)}): make it writable or train into another folder")
-        err.errno = errno.EROFS; return err
-    try: free = shutil.disk_usage(where).free
-    except OSError: free = None
-    torch_write = isinstance(e, RuntimeError) and ('PytorchStreamWriter' in str(e) or 'inline_container' in str(e))
-    if code in _FULL or (torch_write and free is not None and free < need + 2**20):
-        mb = lambda b: f"{max(1, math.ceil(b / 1e6)):,} MB"
-        err = WriteError(f"no space left on {where}: {mb(need)} needed" + ('' if free is None else f", {mb(free) if free >= 1e6 else 'under 1 MB'} free")
-                         + ": free some space (or train into another folder), then run again (it resumes from the last checkpoint)")
-        err.errno = errno.ENOSPC; return err
-    if torch_write:
-        return WriteError(f"writing in {where} failed ({str(e).strip().splitlines()[0][:160]}): check the disk, then run again to resume")
-    return None
-
-@contextmanager
-def writing(folder:str|Path, need:int=2**20):
-    "Turn a failed write of `need` bytes in `folder` into a `WriteError` saying the disk is full or the folder read-only."
-    try: yield
-    except WriteError: raise
-    except (OSError, RuntimeError) as e:
-        if (err := write_error(folder, need, e)) is None: raise
-        raise err from None
 
 class RunDir:
     "A training run's folder: config.json, data.json, stats.jsonl, checkpoint.pt and metrics.json."
@@ -112,9 +71,8 @@ class RunDir:
     def save(self, name:str, obj):
         "Write checkpoint.pt (or another torch file) atomically; a full disk or read-only folder is a `WriteError` saying so."
         if self.write:
-            with writing(self.path, nbytes(obj)): atomic_write(self.path/name, lambda p: torch.save(obj, p))
+            atomic_write(self.path/name, lambda p: torch.save(obj, p), nbytes(obj))
 
     def save_metrics(self, metrics:dict):
         "Write metrics.json."
-        if self.write:
-            with writing(self.path): write_json(self.path/'metrics.json', metrics)
+        if self.write: write_json(self.path/'metrics.json', metrics)
