@@ -11,7 +11,7 @@ import emm_nb
 from . import executors as ex
 from .cache import write_json, read_json, move_aside, canonical_json, run_id, DamagedFile
 from .data import data_root, DataError
-from .params import check_params
+from .params import check_params, PARAMS, COMMON
 from .presets import PRESETS, StudyError, get_preset
 from .study import Study, SLUG, run_settings, train_run, study_data, data_name
 from .networks import make_net
@@ -55,7 +55,9 @@ def notebook_params(nb:Path) -> set:
     return set(pm.inspect_notebook(str(nb)))
 
 # %% ../nbs/09d_runner.ipynb #d0000005
-def check_request(preset:str, factors:list, out:Path, params:dict, nbs:Path|None=None) -> list:
+def check_request(preset:str, factors:list, out:Path, params:dict, nbs:Path|None=None,
+                  runs_only:bool=False, # only the runs will train: parameters are checked against their declarations (emm_nb.params), no notebook is read
+                 ) -> list:
     "Validate a study request before running anything; returns the notebooks to run as (factor, path)."
     nbs = nbs or NBS   # the notebooks folder (default `NBS`, see `notebooks_dir`)
     get_preset(preset)
@@ -67,8 +69,13 @@ def check_request(preset:str, factors:list, out:Path, params:dict, nbs:Path|None
     if is_file: raise StudyError(f"output folder {out} exists and is a file")
     if nbs.resolve() in [out.resolve(), *out.resolve().parents]: raise StudyError(f"output folder {out} is inside nbs/: nbdev would test and render it")
     todo = [(f, notebook(f, nbs)) for f in factors]
-    if missing := [str(p) for _, p in todo if not p.exists()]: raise StudyError(f"experiment notebooks not found: {missing}")
     if bad := [k for k in params if k in RUNNER_PARAMS]: raise StudyError(f"parameter(s) {bad} are set by the runner: use --preset/--out/--device")
+    if runs_only:                              # a node with torch alone: no papermill to read the notebooks with
+        declared = set(COMMON).union(*(PARAMS[f] for f in factors))
+        if bad := sorted(set(params) - declared): raise StudyError(f"unknown parameter(s) {bad}: the selected experiments declare {sorted(declared)}")
+        for f in factors: check_params(f, {k: v for k, v in params.items() if k in PARAMS[f]})
+        return todo
+    if missing := [str(p) for _, p in todo if not p.exists()]: raise StudyError(f"experiment notebooks not found: {missing}")
     declared = set().union(*(notebook_params(p) for _, p in todo))
     if bad := sorted(set(params) - declared): raise StudyError(f"unknown parameter(s) {bad}: the selected notebooks declare {sorted(declared - set(RUNNER_PARAMS))}")
     for f, nb in todo: check_params(f, {k: v for k, v in params.items() if k in notebook_params(nb)})   # declared kinds (emm_nb.params)
@@ -296,18 +303,26 @@ def run_study(preset:str='cpu', # preset name
               devices:str|list|None=None, # pool: e.g. 'cuda:0,cuda:1' or 'cpu,cpu' (None: every visible GPU)
               slurm:dict|None=None, # slurm executor: dict(cluster='slurm'|'local'|'debug', options={submitit parameters})
               data=None, data_dir=None, # the data set (None: CIFAR-10) and where named sets are (see `check_dataset`)
+              runs_only:bool=False, # train the planned runs into the cache and stop (no papermill needed); the notebooks render from the cache later, anywhere
               log=print) -> dict:
     "Check, train the planned runs, execute the experiment notebooks, then the summary; returns {factor: status}."
     params, out, t_all = dict(params or {}), Path(out), time.time()
     data, dataset = check_dataset(data, data_dir)
     factors = choose_factors(factors, dataset, log)
-    todo = check_request(preset, factors, out, params)
+    todo = check_request(preset, factors, out, params, runs_only=runs_only)
     executor, devices = _executor(executor, device, devices, slurm, len(factors))
     need = check_plans(preset, factors, params, data)              # every run's data and network, before anything is written
     check_output(out, sum(b for i, b in need.items() if not (out / 'runs' / i / 'result.json').exists()))
     log(f"data {data_name(dataset)}, preset {preset}: {len(factors)} experiment(s)")
     counts, status, where = {}, {}, {}
     try:
+        if runs_only:
+            runs = _train_planned(preset, factors, params, out, executor, device, devices, slurm, log, data, counts)
+            write_json(out / 'status.json', dict(preset=preset, data=data_name(dataset), executor=executor, devices=devices, runs=runs,
+                                                 runs_only=True, wall_s=time.time() - t_all))
+            log(f"runs: {runs['trained']} trained, {runs['reused']} reused from the cache, {runs['failed']} failed in {out / 'runs'}; "
+                f"the notebooks were not run (--runs-only): run the same command without it where papermill is installed")
+            return {f: 'failed: runs' if runs['failed'] else 'runs' for f in factors}
         tasks, status = _notebook_tasks(todo, out, preset, params, device, log, data)
         runs = _train_planned(preset, [t['factor'] for t in tasks], params, out, executor, device, devices, slurm, log, data, counts)
         t_train = time.time() - t_all
@@ -381,6 +396,8 @@ def main(argv=None):
     ap.add_argument('--data-fit', default=None, choices=FIT_RULES, help="how images reach --data-size: centre crop, resize, or pad (default: crop)")
     ap.add_argument('-p', '--param', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'),
                     help="a notebook parameter, repeatable (default: each notebook's own values)")
+    ap.add_argument('--runs-only', action='store_true', help="train the runs into OUT/runs and stop: no notebook is executed, so papermill "
+                    "and the notebook tooling are not needed (a GPU node with torch alone); rerun without it elsewhere to render the pages")
     ap.add_argument('--list', action='store_true', help="list presets and factors, then exit")
     a = ap.parse_args(argv)
     if a.list:
@@ -396,8 +413,10 @@ def main(argv=None):
     data = a.data if a.data is None or (a.data_size is None and fit == 'crop') else dict(spec=a.data, size=a.data_size, fit=fit)
     old = signal.signal(signal.SIGINT, _interrupt) if threading.current_thread() is threading.main_thread() else None
     try: status = run_study(a.preset, factors, a.out, {k: parse_value(v) for k, v in a.param}, a.device, a.executor, a.devices, slurm,
-                            data, a.data_dir)
+                            data, a.data_dir, a.runs_only)
     except StudyError as e: return _refuse(e)
+    except OSError as e:      # a full disk or read-only folder met after the checks (cache.WriteError names the folder and the space needed)
+        print(f"emm_study: error: {e}", file=sys.stderr); return 1
     except KeyboardInterrupt:
         print(f"emm_study: stopped. To resume, run the same command again: {shlex.join(['emm_study', *(sys.argv[1:] if argv is None else argv)])}",
               file=sys.stderr)

@@ -51,3 +51,17 @@ def test_gpu_preset_run_into_the_cache_with_torch_only(tmp_path):
         """, tmp_path)
     if 'missing' in got: raise ModuleNotFoundError(f"No module named {got['missing']!r}", name=got['missing'])
     assert got['again'] and len(got['result']['curve']) == 1 and 0 <= got['result']['ratio'] <= 1
+
+def test_emm_study_runs_only_with_torch_only(tmp_path, data_root):
+    "emm_study --runs-only on a node without papermill: the request is checked against the declarations, the runs train into the cache, no notebook runs."
+    got = torch_only(f"""
+        import json, os
+        os.environ['EMM_DATA'] = {str(data_root)!r}
+        from emm_nb.runner import main
+        bad = main(['--preset', 'smoke', '--factors', 'width', '--out', 'o', '--runs-only', '-p', 'widths', '[0]'])
+        rc = main(['--preset', 'smoke', '--factors', 'width', '--out', 'o', '--runs-only', '--executor', 'local'])
+        print(json.dumps(dict(bad=bad, rc=rc, status=json.load(open('o/status.json')), runs=sorted(os.listdir('o/runs')),
+                              notebooks=os.path.exists('o/width/width.ipynb'))))
+        """, tmp_path)
+    assert got['bad'] == 2 and got['rc'] == 0 and got['status']['runs_only'] and not got['notebooks']
+    assert got['status']['runs']['trained'] == len([r for r in got['runs'] if not r.startswith('.')]) > 0
