@@ -22,7 +22,7 @@ from .sources import DATASETS, FIT_RULES
 
 
 # %% auto #0
-__all__ = ['NBS', 'EXPERIMENTS', 'HEADLINE', 'SUMMARY', 'RUNNER_PARAMS', 'NEEDS', 'RESULTS_KEYS', 'SUMMARY_FILES',
+__all__ = ['NBS', 'EXPERIMENTS', 'HEADLINE', 'GROUPS', 'SUMMARY', 'RUNNER_PARAMS', 'NEEDS', 'RESULTS_KEYS', 'SUMMARY_FILES',
            'notebooks_dir', 'notebook', 'notebook_params', 'check_request', 'usable', 'check_data', 'run_cost',
            'planned', 'plan_runs', 'check_plans', 'train_task', 'check_runs', 'check_output', 'run_notebook',
            'verified', 'notebook_task', 'check_dataset', 'choose_factors', 'run_study', 'main']
@@ -41,6 +41,7 @@ EXPERIMENTS = {'data_size': 'data size and training epochs', 'resolution': 'reso
                'weight_decay': 'weight decay', 'ema': 'EMA',
                'gap': 'learned-versus-optimal gap (beyond the paper)', 'els': 'ELS machine (beyond the paper)'}
 HEADLINE = ('data_size', 'resolution', 'conditioning', 'label_classes')
+GROUPS = {'headline': HEADLINE, 'main': (*HEADLINE, 'width', 'skips'), 'all': None}   # --factors names; 'main': the README's main job
 SUMMARY = 'results/summary.ipynb'   # gathers every results.json
 RUNNER_PARAMS = ('preset', 'out_dir', 'cache_dir', 'device', 'data')   # set by the runner itself
 NEEDS = {'conditioning': 'labels', 'classes': 'labels', 'intra_diversity': 'cifar10'}   # what an experiment asks of the data set
@@ -376,8 +377,8 @@ def main(argv=None):
                                  description="Run the emm_nb study (runs on a process pool, notebooks via papermill) at a preset. "
                                              "Without arguments: every experiment of the cpu preset, into study_out/.")
     ap.add_argument('--preset', default='cpu', help=f"one of {', '.join(PRESETS)}")
-    ap.add_argument('--factors', default=None, help=f"comma-separated subset of: {', '.join(EXPERIMENTS)}, or 'headline' for "
-                    f"{', '.join(HEADLINE)} (default: every factor the data set allows)")
+    ap.add_argument('--factors', default=None, help=f"comma-separated subset of: {', '.join(EXPERIMENTS)}; or a group: 'headline' "
+                    f"({', '.join(HEADLINE)}), 'main' (those, width and skips: the README's main job), 'all' (default: every factor the data set allows)")
     ap.add_argument('--out', default='study_out', help="output folder (executed notebooks, runs, figures, summary)")
     ap.add_argument('--device', default=None, help="local and slurm executors: e.g. cpu, cuda, cuda:1 (default: a GPU if there is one)")
     ap.add_argument('--executor', default='auto', choices=ex.EXECUTORS,
@@ -404,7 +405,8 @@ def main(argv=None):
         for k, v in PRESETS.items(): print(f"preset {k}: {v['about']}")
         for k, v in EXPERIMENTS.items(): print(f"factor {k}: {v}")
         return 0
-    factors = None if a.factors is None else list(HEADLINE) if a.factors == 'headline' else [f.strip() for f in a.factors.split(',') if f.strip()]
+    factors = (None if a.factors is None else list(g) if (g := GROUPS.get(a.factors, ())) else None if a.factors == 'all'
+               else [f.strip() for f in a.factors.split(',') if f.strip()])
     slurm = dict(cluster=a.slurm_cluster or 'slurm', options={k: parse_value(v) for k, v in a.slurm}) if a.slurm or a.slurm_cluster else None
     if a.data is None and (a.data_size, a.data_fit) != (None, None):
         return _refuse("--data-size and --data-fit shape the images of --data: give --data too (CIFAR-10 is used as it is)")
