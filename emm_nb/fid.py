@@ -94,9 +94,14 @@ def pooled_pixels(res:int=4, # side of the pooled image: d = c*res*res features
 # %% ../nbs/03a_fid.ipynb #2bedeb48
 _EXTRACTORS = {}
 
+def _home(p) -> str:
+    "A path with the user's home folder written as ~ (the same on every machine)."
+    home, p = str(Path.home()), str(p)
+    return '~' + p[len(home):] if home not in ('', '/') and (p == home or p.startswith(home + '/')) else p
+
 def _weights_message(path, e) -> str:
     "Why the weights could not be loaded and how to fix it."
-    hub = Path(torch.hub.get_dir())/'checkpoints'/INCEPTION_URL.rsplit('/', 1)[1]
+    hub = _home(Path(torch.hub.get_dir())/'checkpoints'/INCEPTION_URL.rsplit('/', 1)[1])
     where = f"from {path}" if path else f"(torch-fidelity downloads them from GitHub into {hub})"
     return (f"FID unavailable: the Inception-v3 weights could not be loaded {where}: {type(e).__name__}: {e}. "
             f"Fix: download {INCEPTION_URL} on a machine with internet, then either copy it to {hub} "
