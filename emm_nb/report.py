@@ -270,7 +270,7 @@ def setting_text(x:dict) -> str:
 def onset_text(x:dict) -> str:
     "Epochs each N of a setting took to first reach 90 % (median over its runs; '-' where none did), for the table's own column."
     on = x.get('onset_epochs') or {}                 # tau_mem / N: how fast each N of the setting reaches 90 %
-    return ' · '.join(f"{n}: {v:,.0f}" if v else f"{n}: -" for n, v in on.items())
+    return ' · '.join(f"{n}: {v:,.0f}" if v else f"{n}: -" for n, v in sorted(on.items(), key=lambda kv: float(kv[0])))
 
 def verdicts(res:dict, # from `load_results`: every experiment's rows
              alpha:float=0.05) -> dict:
@@ -361,7 +361,7 @@ def plot_forest(res:dict, # from `load_results`, with verdicts (`verdicts`)
                  and r['experiment'] == 'data_size'), None)
     if base and base.get('lo'): a.axvspan(base['lo'], base['hi'], color='gray', alpha=0.2, label=f"baseline EMM {base['text']}")
     for y, (n, s) in enumerate(rows):
-        c = f"C{list(res).index(n) % 10}"
+        c = '0.2'                                       # one colour on the left: the right panel's colours are verdicts
         if s.get('emm') is not None:
             lo, hi = s['lo'] or s['emm'], s['hi'] if s['hi'] is not None and math.isfinite(s['hi']) else s['emm']
             a.errorbar([s['emm']], [y], xerr=[[s['emm'] - lo], [hi - s['emm']]], fmt='o', c=c, ms=4, capsize=2)
