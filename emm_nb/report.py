@@ -349,14 +349,14 @@ def plot_summary(res:dict):
 _VCOL = {'agrees': 'C2', 'opposite': 'C3', 'budget-bound': 'C1'}
 
 def plot_forest(res:dict, # from `load_results`, with verdicts (`verdicts`)
-                width:float=12.):
+                width:float=11.):
     "The summary's forest plot, one row per setting: left, its EMM with its 95 % interval on a log axis against the baseline's band (or its ratio where it was measured at one N); right, its difference in memorization from its reference at equal N with a 95 % interval, coloured by verdict, the paper's direction as an arrow."
     import matplotlib.pyplot as plt
     from scipy import stats
     verdicts(res)
     rows = [(n, s) for n, r in res.items() for s in r['settings'] if s.get('kind') != 'note' or s.get('test')]
     h = len(rows)
-    fig, (a, b) = plt.subplots(1, 2, figsize=(width, 0.26 * h + 1.6), sharey=True, gridspec_kw=dict(width_ratios=[1, 1]))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(width, 0.3 * h + 1.6), sharey=True, gridspec_kw=dict(width_ratios=[1, 1]))
     base = next((s for r in res.values() for s in r['settings'] if s.get('emm') is not None and s.get('budget') and s.get('test') is None
                  and r['experiment'] == 'data_size'), None)
     if base and base.get('lo'): a.axvspan(base['lo'], base['hi'], color='gray', alpha=0.2, label=f"baseline EMM {base['text']}")
@@ -368,7 +368,7 @@ def plot_forest(res:dict, # from `load_results`, with verdicts (`verdicts`)
         elif s.get('censored'):
             a.plot([s['bracket'][0] if s['censored'] == '>=' else s['bracket'][1]], [y], '>' if s['censored'] == '>=' else '<', c=c, ms=7)
         elif s.get('ratio') is not None:                 # measured at one N: its ratio, as text
-            a.text(0.02, y, f"ratio {setting_text(s)} at N = {s['n']}", transform=a.get_yaxis_transform(), va='center', fontsize=7, color=c)
+            a.text(0.02, y, f"ratio {setting_text(s)} at N = {s['n']}", transform=a.get_yaxis_transform(), va='center', fontsize=9, color=c)
         if (t := s.get('test')) and t.get('se') is not None:
             q = stats.t(t['df']).ppf(0.975) if math.isfinite(t['df']) else 1.96
             v = s.get('verdict', '')
@@ -376,15 +376,16 @@ def plot_forest(res:dict, # from `load_results`, with verdicts (`verdicts`)
             if s.get('expect'): b.annotate('', xy=(0.985 if s['expect'] > 0 else 0.015, y), xycoords=('axes fraction', 'data'),
                                          xytext=(0.94 if s['expect'] > 0 else 0.06, y), textcoords=('axes fraction', 'data'),
                                          arrowprops=dict(arrowstyle='->', color='k', lw=1))
-    a.set_yticks(range(h)); a.set_yticklabels([f"{n.replace('_', ' ')}: {s['setting']}" for n, s in rows], fontsize=8)
+    a.set_yticks(range(h)); a.set_yticklabels([f"{n.replace('_', ' ')}: {s['setting']}" for n, s in rows], fontsize=10)
     a.set_ylim(h - 0.5, -0.5); a.set_xscale('log'); a.set_xlabel('EMM: N at 90 % memorization, 95 % interval (log)')
     a.grid(axis='x', alpha=0.3)
-    if base: a.legend(fontsize=8, loc='lower right')
+    if base: a.legend(fontsize=9, loc='center left')
+    for ax in (a, b): ax.tick_params(axis='x', labelsize=9)
     b.axvline(0, c='k', lw=0.8); b.grid(axis='x', alpha=0.3)
     b.set_xlabel('vs the reference at equal N: points, 95 % interval')
     for v, col in [*_VCOL.items(), ('no detectable effect', 'gray')]: b.plot([], [], 'o', c=col, label=v)
     b.plot([], [], marker=r'$\rightarrow$', ls='', c='k', ms=10, label="paper's direction")
-    b.legend(fontsize=8, loc='lower right')
+    b.legend(fontsize=9, loc='lower right')
     fig.tight_layout()
     return fig
 
