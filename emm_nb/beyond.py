@@ -136,7 +136,8 @@ def gap_finding(curves:dict, mem:dict, base:list, masks:dict) -> str:
             "images: " + '; '.join(f"{l} ({100 * mem[l]:.0f} % memorized) gap {_pct(mid[l]['gap'])}, RMS {mid[l]['rmse']:.1f} levels "
                                    f"({mid[l]['rel_nn']:.2f} NN), same image {_pct(mid[l]['same'])}" for l in base)
             + "; on held-out images: " + '; '.join(f"{l} gap {_pct(held[l]['gap'])}, same image {_pct(held[l]['same'])}" for l in base)
-            + ". One training run per setting; the runs differ in N and in the number of epochs the preset gives each N. ")
+            + ". One training run per setting. Under a budget in epochs (the `cpu`, `gpu` and `paper` presets) every run trained the same "
+              "epochs, so the N are compared at matched epochs; under a budget in images seen they differ in epochs too. ")
     for lab, full in masks.items():
         a, b = curves[lab]['train'], curves[full]['train']
         sep = _separated(a, b)
