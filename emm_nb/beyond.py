@@ -110,7 +110,7 @@ def _gap_cell(x:dict) -> str:
 def _gap_table(curves:dict, mem:dict, sigmas=(3., 2., 0.6, 0.3, 0.14)) -> str:
     "Markdown: per run and image set, memorization and `_gap_cell` at a few levels."
     lv = [gap_at(next(iter(curves.values()))['train'], s)['sigma'] for s in sigmas]
-    lines = ['| run | images | memorizes | ' + ' | '.join(f'$\\sigma$ = {s:.3g}' for s in lv) + ' |', '|' + '---|' * (len(lv) + 3)]
+    lines = ['| run | images | memorizes | ' + ' | '.join(f'σ = {s:.3g}' for s in lv) + ' |', '|' + '---|' * (len(lv) + 3)]
     for lab, c in curves.items():
         for key, name in (('train', 'training'), ('held', 'held-out')):
             lines.append(f"| {lab} | {name} | {100 * mem[lab]:.0f} % | " + ' | '.join(_gap_cell(gap_at(c[key], s)) for s in lv) + ' |')
@@ -225,7 +225,7 @@ def els_finding(stats:dict, res:dict, one:dict, base:list) -> str:
     return (f"Kamb & Ganguli's statistic, the median over {r0['k']} seeds of the Pearson r between a machine's sample and the network's from the "
             f"same seed (95 % bootstrap interval; machines with the '{r0['boundary']}' border rule, patch sizes calibrated by {r0['criterion']}): "
             f"ELS {rs('els')}; LS {rs('ls')}; the optimum {rs('opt')}. {KG_R2}; our networks are U-Nets trained on tens of images, "
-            "most of which they memorize, so the two are not like for like (the [ELS notebook](../../els.html) has a comparison in their regime). "
+            "most of which they memorize, so the two are not like for like (the ELS regime page has a comparison in their regime). "
             "Seeds whose machine sample has the network sample's nearest training image: " + '; '.join(
                 f"{l}: ELS {100 * stats[l]['els']['same']:.0f} %, LS {100 * stats[l]['ls']['same']:.0f} %, optimum {100 * stats[l]['opt']['same']:.0f} %"
                 for l in stats) + ". Memorization against N (" + '; '.join(
@@ -245,7 +245,7 @@ def els_page(exp, runs:dict, # the ELS experiment and its measure()
     _els_figures(res, one, base, exp.eps); exp.figure('els')
     _els_r_figure(stats, one, base, k); exp.figure('els_r')
     lines = ['| run | network (max over snapshots) | network, same seeds | optimum | ELS | LS | median r [95 %]: ELS / LS / optimum '
-             '| median $r^2$: ELS / LS / optimum | at the network\'s image (both copies): ELS / LS / optimum |', '|---|---|---|---|---|---|---|---|---|']
+             '| median r²: ELS / LS / optimum | at the network\'s image (both copies): ELS / LS / optimum |', '|---|---|---|---|---|---|---|---|---|']
     rows = []
     for lab, r in res.items():
         s = stats[lab]
