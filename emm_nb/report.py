@@ -13,12 +13,12 @@ from .inference import compare, holm, verdict
 from .presets import DIRECTION
 
 # %% auto #0
-__all__ = ['ELASTIC', 'plot_memorization', 'emm_text', 'levelling', 'onset_epochs', 'emm_row', 'emm_order', 'ratio_row',
-           'note_row', 'save_results', 'load_plateau_scan', 'plot_plateau_scan', 'plateau_scan_table', 'elasticity',
-           'budget_check', 'factor_rows', 'mean_ratio', 'trend', 'plot_factor', 'summarise', 'load_results',
-           'agreement', 'measured', 'setting_text', 'onset_text', 'verdicts', 'summary_table', 'plot_summary',
-           'plot_forest', 'brief_table', 'emm_sentence', 'setup_sentence', 'page_verdicts', 'verdict_sentence',
-           'agrees_from', 'run_table', 'details_html', 'params_table']
+__all__ = ['ELASTIC', 'plot_memorization', 'emm_text', 'levelling', 'onset_epochs', 'emm_row', 'ratio_row', 'note_row',
+           'save_results', 'load_plateau_scan', 'plot_plateau_scan', 'plateau_scan_table', 'elasticity', 'budget_check',
+           'factor_rows', 'mean_ratio', 'plot_factor', 'summarise', 'load_results', 'agreement', 'measured',
+           'setting_text', 'onset_text', 'verdicts', 'summary_table', 'plot_forest', 'brief_table', 'emm_sentence',
+           'setup_sentence', 'page_verdicts', 'verdict_sentence', 'agrees_from', 'run_table', 'details_html',
+           'params_table']
 
 # %% ../nbs/09b_report.ipynb #bd60cd8c
 def plot_memorization(curves:dict, # {label: EMMResult}
@@ -83,9 +83,6 @@ def emm_row(experiment:str, setting:str, value, res:EMMResult, preset:str, runs:
                 onset_epochs={str(k): v for k, v in onset_epochs(runs).items()} if runs else None,
                 points=[dict(n=p['n'], ratio=p['ratio'], k=p['k'], repeats=p['repeats']) for p in res.points])
 
-def emm_order(rows:list) -> list:
-    "A comparable number per row for ordering settings: the EMM, or the bound of a censored result."
-    return [r['emm'] if r['emm'] is not None else (r['bracket'][0] * 1.0001 if r['censored'] == '>=' else r['bracket'][1] * 0.9999) for r in rows]
 
 def ratio_row(experiment:str, setting:str, value, r:dict, preset:str) -> dict:
     "One row of the summary for a run at a fixed N: its memorization ratio and Wilson interval (no EMM)."
@@ -200,10 +197,6 @@ def mean_ratio(by_n:dict) -> float:
     "A setting's memorization ratio averaged over its N: the score settings are compared by."
     return float(np.mean([r['ratio'] for r in by_n.values()]))
 
-def trend(scores:list, tol:float=0.05) -> str:
-    "'up', 'down' or 'flat': the change from the first score to the last, beyond `tol`."
-    d = scores[-1] - scores[0]
-    return 'up' if d > tol else 'down' if d < -tol else 'flat'
 
 def plot_factor(runs:dict, # {label: {N: result}}, settings in plotting order
                 eps:float=0.1, ax=None, paper:dict|None=None, # {N: {label: ratio}} drawn dashed
@@ -315,35 +308,6 @@ def summary_table(res:dict, # from `load_results`
             vs = f"{100 * t['diff']:+.1f} vs {t['reference']}, p = {t['p_holm']:.2g}" if t else ''
             lines.append(f"| {f} | {x['setting']} | {setting_text(x)}{n} | {onset_text(x)} | {_elastic_text(x)} | {vs} | {x.get('verdict', '')} | {d} |")
     return '\n'.join(lines)
-
-# %% ../nbs/09b_report.ipynb #b0000012
-def plot_summary(res:dict):
-    "Every setting's EMM (left, log N) and every ratio measured at a fixed N (right), coloured by experiment."
-    import matplotlib.pyplot as plt
-    emm_rows = [(n, s) for n, r in res.items() for s in r['settings'] if s.get('emm') is not None or s.get('censored')]
-    ratio_rows = [(n, s) for n, r in res.items() for s in r['settings'] if s.get('emm') is None and not s.get('censored') and s.get('ratio') is not None]
-    h, colour = max(len(emm_rows), len(ratio_rows)), {n: f"C{i % 10}" for i, n in enumerate(res)}
-    fig, axs = plt.subplots(1, 1 + bool(ratio_rows), figsize=(6.5 * (1 + bool(ratio_rows)), 0.22 * h + 1.5), squeeze=False)
-    ax = axs[0][0]
-    for y, (n, s) in enumerate(emm_rows):
-        x = s['emm'] if s['emm'] is not None else (s['bracket'][0] if s['censored'] == '>=' else s['bracket'][1])
-        if s['emm'] is None: ax.plot([x], [y], '>' if s['censored'] == '>=' else '<', c=colour[n], ms=8); continue
-        lo = s['lo'] if s['lo'] not in (None, 0) else x
-        hi = s['hi'] if s['hi'] is not None and math.isfinite(s['hi']) else x
-        ax.errorbar([x], [y], xerr=[[x - lo], [hi - x]], fmt='o', c=colour[n], capsize=3)
-    ax.set_yticks(range(len(emm_rows))); ax.set_yticklabels([f"{n}: {s['setting']}" for n, s in emm_rows], fontsize=7)
-    ax.set_xscale('log'); ax.set_xlabel('EMM (training-set size at 90 % memorization)'); ax.set_ylim(h - 0.5, -0.5)
-    ax.set_title('EMM per setting (triangles: censored at the grid edge)', fontsize=9)
-    if not ratio_rows: return fig
-    ax = axs[0][1]
-    for y, (n, s) in enumerate(ratio_rows):
-        lo, hi = s.get('ratio_lo', s['ratio']), s.get('ratio_hi', s['ratio'])
-        ax.errorbar([100 * s['ratio']], [y], xerr=[[100 * max(s['ratio'] - lo, 0)], [100 * max(hi - s['ratio'], 0)]], fmt='o', c=colour[n], capsize=3)
-    ax.set_yticks(range(len(ratio_rows)))
-    ax.set_yticklabels([f"{n}: {s['setting']} (N={s['n']})" + (' [STAND-IN]' if 'STAND-IN' in (res[n].get('note') or '') else '') for n, s in ratio_rows], fontsize=7)
-    ax.axvline(90, c='gray', ls='--', lw=1); ax.set_xlim(-3, 103); ax.set_ylim(h - 0.5, -0.5)
-    ax.set_xlabel('memorization ratio (%) at a fixed N'); ax.set_title('memorization ratio per setting (Wilson 95 % intervals)', fontsize=9)
-    return fig
 
 # %% ../nbs/09b_report.ipynb #b0000017
 _VCOL = {'agrees': 'C2', 'opposite': 'C3', 'budget-bound': 'C1'}
