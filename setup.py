@@ -21,7 +21,7 @@ dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 scripts = [s.strip() for s in cfg.get('console_scripts', '').split('\n') if s.strip()]
 
 class build_py_with_notebooks(build_py):
-    "Ship the experiment and summary notebooks inside the package (emm_nb/notebooks, outputs cleared): an installed wheel runs the study."
+    "Ship the experiment and summary notebooks inside the package (emm_nb/notebooks, outputs cleared) with their data files: an installed wheel runs the study."
     def run(self):
         super().run()
         dst = Path(self.build_lib) / cfg['lib_path'] / 'notebooks'
@@ -31,6 +31,8 @@ class build_py_with_notebooks(build_py):
                 if c['cell_type'] == 'code': c['outputs'], c['execution_count'] = [], None
             out = dst / src.relative_to('nbs'); out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
+        for src in Path('nbs/experiments').glob('*/*.json'):      # the pages' own data (the plateau scan), read where they run
+            out = dst / src.relative_to('nbs'); out.parent.mkdir(parents=True, exist_ok=True); out.write_bytes(src.read_bytes())
 
 setuptools.setup(
     cmdclass={'build_py': build_py_with_notebooks},

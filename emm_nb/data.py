@@ -97,6 +97,9 @@ def balanced_indices(labels:np.ndarray, # labels of the whole source set
         raise DataError(f"number of classes C={classes} out of range 1..{n_avail}")
     if not cls or len(set(cls)) != len(cls) or min(cls) < 0 or max(cls) >= n_avail:
         raise DataError(f"classes {cls} must be distinct and within 0..{n_avail - 1}")
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, float, np.integer, np.floating)) or not float(n).is_integer():
+        raise DataError(f"subset size N={n!r} must be a whole number of images")
+    n = int(n)                                                    # a whole float such as 20.0 is taken as 20
     if n <= 0: raise DataError(f"subset size N={n} must be positive")
     if n % len(cls):
         lo = n - n % len(cls)

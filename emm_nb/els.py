@@ -22,7 +22,7 @@ def image_patches(images:torch.Tensor, # [B, C, H, W]
                   p:int, # patch side, odd
                   circular:bool=False, # wrap around the image instead of zero padding
                  ) -> torch.Tensor:
-    "The p x p patch centred on every pixel, zero (or circularly) padded: [B, H*W, C*p*p] (row = pixel, row-major)."
+    "The p x p patch centred on every pixel, zero (or circularly) padded: `[B, H*W, C*p*p]` (row = pixel, row-major)."
     if int(p) != p or p < 1 or p % 2 == 0: raise ValueError(f"patch size must be an odd integer >= 1, got {p}")
     p = int(p)
     if not circular: return F.unfold(images, p, padding=p // 2).transpose(1, 2)

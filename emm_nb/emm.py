@@ -33,7 +33,8 @@ def wilson(ratio:float|np.ndarray, # observed proportion(s) in [0, 1]
           ) -> tuple[np.ndarray, np.ndarray]:
     "Wilson score interval `(lo, hi)` of binomial proportions."
     p, k = np.asarray(ratio, float), np.asarray(k, float)
-    if np.any(k <= 0): raise EMMError(f"sample counts must be positive, got {k}")
+    if not np.all(np.isfinite(k) & (k > 0)): raise EMMError(f"sample counts must be positive and finite, got {k}")
+    if not 0 < conf < 1: raise EMMError(f"conf={conf!r} must lie in the open interval (0, 1), e.g. 0.95")
     if not np.all((p >= 0) & (p <= 1)): raise EMMError(f"ratios must be proportions in [0, 1], got {ratio}")
     z = NormalDist().inv_cdf((1 + conf) / 2)
     c = (p + z*z/(2*k)) / (1 + z*z/k)

@@ -14,7 +14,8 @@ from .training import ConfigError, resolve_device
 
 # %% auto #0
 __all__ = ['EXECUTORS', 'SLURM_DEFAULTS', 'ExecutorError', 'failure_text', 'run_local', 'echo_job', 'visible_devices',
-           'check_device', 'auto_devices', 'cpu_threads', 'run_pool', 'stop_pool', 'slurm_executor', 'run_slurm']
+           'check_device', 'auto_devices', 'runs_per_device', 'pack', 'cpu_threads', 'run_pool', 'stop_pool',
+           'slurm_executor', 'Requeued', 'run_slurm']
 
 # %% ../nbs/09a_executors.ipynb #6587f57a
 EXECUTORS = ('auto', 'local', 'pool', 'slurm')
@@ -49,7 +50,10 @@ def run_local(fn, # fn(task, device) -> dict, the job
 
 # %% ../nbs/09a_executors.ipynb #94bd3f6e
 def echo_job(task:dict, device:str|None=None) -> dict:
-    "A toy job for demonstrations and tests: sleeps `task['sleep']` s, fails if `task['fail']`, reports where it ran."
+    "A toy job for demonstrations and tests: notes each start in the file `task['started']`, waits for the file `task['wait_for']`, sleeps `task['sleep']` s, fails if `task['fail']`, reports where it ran."
+    if s := task.get('started'):
+        with open(s, 'a') as f: f.write(f"{os.getpid()}\n")
+    while (w := task.get('wait_for')) and not Path(w).exists(): time.sleep(0.1)
     time.sleep(task.get('sleep', 0))
     if task.get('fail'): raise RuntimeError(f"task {task['name']} failed on purpose")
     return dict(status='ok', name=task['name'], device=device, pid=os.getpid())
@@ -63,7 +67,7 @@ def visible_devices(devices:str|list|None=None, # 'cuda:0,cuda:1' / ['cpu', 'cpu
         if n == 0: raise ExecutorError("the pool found no GPU: give --devices (e.g. cpu,cpu) or use --executor local")
         return [f'cuda:{i}' for i in range(n)]
     ds = [d.strip() for d in devices.split(',')] if isinstance(devices, str) else [str(d).strip() for d in devices]
-    if not ds or not all(ds): raise ExecutorError(f"empty device in {devices!r}")
+    if not ds or not all(ds): raise ExecutorError(f"--devices {devices!r} names an empty device: give comma-separated devices such as cpu,cpu or cuda:0,cuda:1")
     for d in ds: check_device(d)
     return ds
 
@@ -79,6 +83,22 @@ def auto_devices(n_tasks:int) -> list[str]:
     "The runner's default workers: one per GPU, or on a machine without one, one per CPU core (at most one per task)."
     if (n := torch.cuda.device_count()): return [f'cuda:{i}' for i in range(n)]
     return ['cpu'] * max(1, min(len(os.sched_getaffinity(0)), n_tasks))
+
+def runs_per_device(device:str, # a pool worker's device
+                    n_params:int, # the largest planned network's parameters
+                   ) -> int:
+    "How many runs share one device by default: one per CPU entry (the cores are already shared out); on a GPU, a small network leaves it idle between kernel launches, so networks under 10M parameters are packed 4 to a GPU, under 30M 2, larger ones run alone."
+    if not str(device).startswith('cuda'): return 1
+    return 4 if n_params < 10e6 else 2 if n_params < 30e6 else 1
+
+def pack(devices:list[str], # the pool's devices, one entry each
+         n_params:int=0, # the largest planned network's parameters (for the default)
+         k:int|None=None, # runs per device; None: `runs_per_device`
+        ) -> list[str]:
+    "The pool's workers: each device repeated once per run that shares it (workers on one GPU share it as separate processes)."
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+        raise ExecutorError(f"runs per device must be an integer >= 1, got {k!r}")
+    return [d for d in devices for _ in range(k or runs_per_device(d, n_params))]
 
 def _mask_gpu(device:str) -> str:
     "Make `cuda:k` the only GPU this process sees (CUDA_VISIBLE_DEVICES, before CUDA starts); returns its name here."
@@ -167,6 +187,13 @@ def slurm_executor(folder:str|Path, # job scripts and logs
         raise ExecutorError(f"submitit refused cluster={cluster!r} with {opts}: {str(e).strip().splitlines()[0]}") from None
     return ex
 
+class Requeued:
+    "A Slurm job that survives its time limit and pre-emption: submitit signals it before the end, and `checkpoint` requeues the same call. The run resumes from the last checkpoint in its run folder (training writes one at every snapshot), so a run longer than the limit finishes over several jobs."
+    def __call__(self, fn, task, device=None) -> dict: return _call(fn, task, device)
+    def checkpoint(self, *args, **kwargs):
+        from submitit.helpers import DelayedSubmission
+        return DelayedSubmission(self, *args, **kwargs)
+
 def run_slurm(fn, # fn(task, device) -> dict, a module-level function
               tasks:list, # picklable job descriptions
               folder:str|Path, # job scripts and logs
@@ -177,7 +204,7 @@ def run_slurm(fn, # fn(task, device) -> dict, a module-level function
              ) -> list:
     "Submit the tasks as one job array and wait for all of them."
     ex = slurm_executor(folder, cluster, options)
-    jobs = ex.map_array(_call, [fn] * len(tasks), tasks, [device] * len(tasks))   # a task's own error comes back as a result
+    jobs = ex.map_array(Requeued(), [fn] * len(tasks), tasks, [device] * len(tasks))   # a task's own error comes back as a result
     out, left = [None] * len(tasks), set(range(len(tasks)))
     while left:
         for i in sorted(left):

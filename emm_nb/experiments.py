@@ -78,9 +78,11 @@ def data_size(study:Study, ns=None) -> list[Arm]:
 
 @plans
 def resolution(study:Study, resolutions=None) -> list[Arm]:
-    "One setting per resolution on its grid of N (searched where the preset has none); the baseline's seeds at the preset's."
+    "One setting per resolution on the preset's grid of N there (a resolution without one is refused); the baseline's seeds at the preset's."
     rs = sorted(resolutions or study.preset['res_grid'])
-    arms = [Arm(f'{r}x{r}', r, dict(res=r), study.grid(r) if r in study.preset['grid'] else None, ref=r == study.preset['res'],
+    if bad := [r for r in rs if r not in study.preset['grid']]:
+        raise StudyError(f"resolutions {bad}: the {study.preset['name']} preset has a grid of N only at {sorted(study.preset['grid'])} pixels")
+    arms = [Arm(f'{r}x{r}', r, dict(res=r), study.grid(r), ref=r == study.preset['res'],
                 expect=None if r == study.preset['res'] else (-1 if r > study.preset['res'] else 1)) for r in rs]   # lower resolution memorizes more
     return arms + (seed_arms(study) if study.preset['res'] in rs else [])
 
@@ -257,7 +259,8 @@ class Experiment:
         "Compose the finding (what produced the numbers, each setting's EMM, the verdicts, then the page's `text`) and write results.json."
         if agrees == 'auto': agrees = agrees_from(rows)
         e = emm_sentence(rows)
-        paper = DIRECTION.get(self.factor) and f"The paper: {DIRECTION[self.factor]}."
+        d = DIRECTION.get(self.factor)
+        paper = d and (f"{d[0].upper()}{d[1:]}." if d.startswith('beyond the paper') else f"The paper: {d}.")
         self.finding = ' '.join(s.strip() for s in (f"With the {setup_sentence(self.study)}.", e, verdict_sentence(rows), text, paper) if s and s.strip())
         save_results(self.out, self.factor, self.preset, rows, self.finding, dict(agrees=agrees, wall_s=self.wall, data=self.data, **extra))
         return self.finding

@@ -79,9 +79,16 @@ def profile_interval(x, m, k, t:float, ceilings=(1.,), phi:float=1., df:float=ma
     return dict(x=float(xh), lo=lo, hi=hi, ll=float(pr['ll'].max()), b=float(pr['b'][i]), c=float(pr['c'][i]), c_lo=c_lo, cut=float(cut))
 
 # %% ../nbs/07b_inference.ipynb #8703ddd8
+def _check_counts(m, k):
+    "Refuse counts that are not proportions of their samples: 0 <= m <= k, k > 0, all finite."
+    m, k = np.broadcast_arrays(np.asarray(m, float), np.asarray(k, float))
+    if len(bad := np.flatnonzero(~(np.isfinite(m) & np.isfinite(k) & (k > 0) & (m >= 0) & (m <= k)))):
+        raise ValueError(f"counts: {m.flat[bad[0]]:g} memorized of {k.flat[bad[0]]:g} samples; each needs 0 <= memorized <= samples and samples > 0")
+
 def seed_dispersion(ns, m, k) -> tuple[float, int]:
     "Pure-error dispersion: Pearson X^2 of repeated runs (other training seeds) around their own N's mean, per degree of freedom; (1, 0) without repeats."
     ns, m, k = (np.asarray(v, float) for v in (ns, m, k))
+    _check_counts(m, k)
     x2 = dof = 0.
     for n in np.unique(ns):
         j = ns == n
@@ -105,6 +112,7 @@ def compare(a:dict, b:dict, # {N: (memorized count, samples)} of two settings (p
     z, se, d = [], [], []
     for n in ns:
         (ma, ka), (mb, kb) = a[n], b[n]
+        _check_counts([ma, mb], [ka, kb])
         pa, pb, pp = ma / ka, mb / kb, (ma + mb) / (ka + kb)
         s = math.sqrt(phi * max(pp * (1 - pp), 0.25 / (ka + kb)) * (1 / ka + 1 / kb))   # floor: a pooled 0 % or 100 % still has a resolution
         z.append((pa - pb) / s); se.append(s); d.append(pa - pb)

@@ -13,14 +13,18 @@ __all__ = ['noise_levels', 'streamed_softmax_mean', 'LabelIndex', 'OptimalDenois
 def noise_levels(sigma, # a float, or one noise level per query
                  batch:int, # number of queries
                  dtype=torch.float64, device=None) -> torch.Tensor:
-    "`sigma` as one noise level per query, [batch]; refuses a wrong count and values that are not finite and > 0."
-    sigma = torch.as_tensor(sigma, dtype=dtype, device=device).flatten()
-    if sigma.numel() == 1: sigma = sigma.expand(batch)
-    if len(sigma) != batch: raise ValueError(f"{len(sigma)} noise levels for {batch} images")
-    if (sigma <= 0).any() or not torch.isfinite(sigma).all(): raise ValueError("sigma must be finite and > 0")
-    if (sigma.square() < torch.finfo(dtype).tiny).any():         # sigma^2 would underflow: weights of 0/0
-        raise ValueError(f"sigma {sigma.min().item():g} is too small for {dtype} (sigma^2 underflows): use sigma >= {torch.finfo(dtype).tiny ** 0.5:.1e} or float64")
-    return sigma
+    "`sigma` as one noise level per query, [batch]; refuses a wrong count, values that are not finite and > 0, and values `dtype` cannot use (sigma^2 underflows, or sigma is inf there)."
+    t = sigma if torch.is_tensor(sigma) else torch.as_tensor(sigma, dtype=torch.float64)   # a Python float: not via float32
+    s = t.detach().to('cpu', torch.float64).flatten()                         # checked in float64: a cast to float32 would hide 1e200 as inf
+    if s.numel() == 1: s = s.expand(batch)
+    if len(s) != batch: raise ValueError(f"{len(s)} noise levels for {batch} images")
+    if (bad := s[(s <= 0) | ~torch.isfinite(s)]).numel(): raise ValueError(f"sigma must be finite and > 0, got {bad[0].item():g}")
+    fi = torch.finfo(dtype)
+    if (s.square() < fi.tiny).any():                                          # sigma^2 would underflow: weights of 0/0
+        raise ValueError(f"sigma {s.min().item():g} is too small for {dtype} (sigma^2 underflows): use sigma >= {fi.tiny ** 0.5:.1e} or float64")
+    if (s > fi.max).any():                                                    # inf in `dtype` (a square that overflows is fine: uniform weights)
+        raise ValueError(f"sigma {s.max().item():g} is too large for {dtype} (largest {fi.max:.1e}): use float64")
+    return s.to(t.device if device is None else device, dtype)
 
 def streamed_softmax_mean(logits, # callable (start, stop) -> [B, stop - start], the logits of items start..stop-1
                           values:torch.Tensor, # [N, D], the value of each item
@@ -53,6 +57,7 @@ class LabelIndex:
                  device=None):
         self.labels = _int_labels(labels).to(device)
         if self.labels.shape != (n,): raise ValueError(f"{len(self.labels)} labels for {n} images")
+        if (self.labels < 0).any(): raise ValueError(f"labels must be class indices >= 0, got {self.labels.min().item()}")
         self.n_classes = int(self.labels.max()) + 1
         self.counts = torch.bincount(self.labels, minlength=self.n_classes)
         self.unique = self.counts.eq(1).all().item()          # unique labels: D* is a look-up table
@@ -83,6 +88,8 @@ class OptimalDenoiser:
         if len(images) == 0: raise ValueError("the training set is empty: the optimal denoiser needs at least one image")
         if not torch.isfinite(images).all(): raise ValueError("images hold NaN or inf")
         if images.abs().max() > 1 + 1e-6: raise ValueError(f"images must be in [-1, 1], got values up to {images.abs().max().item():g} (uint8 images: data.to_float)")
+        if images.min() >= 0 and images.max() > 0:        # ToTensor's [0, 1]: taken as [-1, 1] they would be another, brighter training set
+            raise ValueError(f"images look like [0, 1] (no value below 0, max {images.max().item():g}): the optimum works in [-1, 1]; pass images * 2 - 1 (uint8 images: data.to_float)")
         self.shape, self.dtype, self.chunk_n, self.chunk_b = tuple(images.shape[1:]), dtype, chunk_n, chunk_b
         self.device = torch.device(device) if device is not None else images.device
         self.y = images.reshape(len(images), -1).to(self.device, dtype)

@@ -32,12 +32,12 @@ def Int(lo:int|None=None, hi:int|None=None, what:str='') -> Kind:
         if (lo is not None and v < lo) or (hi is not None and v > hi): return f"{v} is out of range"
     return Kind(what or f"a whole number{rng if lo is not None else ''}", why)
 
-def Num(lo:float, hi:float|None=None, open_hi:bool=False, what:str='') -> Kind:
-    "A finite number in [lo, hi] (or [lo, hi) if `open_hi`)."
+def Num(lo:float, hi:float|None=None, open_hi:bool=False, what:str='', open_lo:bool=False) -> Kind:
+    "A finite number in [lo, hi] (the ends left out if `open_lo` / `open_hi`)."
     def why(v):
         if not (isinstance(v, (int, float)) and not isinstance(v, bool)) or not math.isfinite(v): return f"{v!r} is not a finite number"
-        if v < lo or (hi is not None and (v >= hi if open_hi else v > hi)): return f"{v} is out of range"
-    return Kind(what or f"a number in [{lo}, {'inf' if hi is None else hi}{')' if open_hi or hi is None else ']'}", why)
+        if (v <= lo if open_lo else v < lo) or (hi is not None and (v >= hi if open_hi else v > hi)): return f"{v} is out of range"
+    return Kind(what or f"a number in {'(' if open_lo else '['}{lo}, {'inf' if hi is None else hi}{')' if open_hi or hi is None else ']'}", why)
 
 # %% ../nbs/09f_params.ipynb #f0000007
 def OneOf(*values) -> Kind:
@@ -65,7 +65,7 @@ NS = ListOf(N, example='[20, 40]')                     # a grid of N
 WIDTH = Int(4, what='a whole number of channels >= 4')   # GroupNorm takes groups of at least 4 channels
 COUNTS = lambda what: ListOf(Int(1, what=f'a whole number of {what} >= 1'))
 
-COMMON = dict(eps=Num(0, 1, open_hi=True, what='a number in (0, 1)'))
+COMMON = dict(eps=Num(0, 1, open_hi=True, open_lo=True, what='a number in (0, 1)'))
 PARAMS = {
     'data_size': dict(ns=NS),
     'resolution': dict(resolutions=ListOf(Int(4, what='an image side in pixels >= 4'), example='[8, 16]')),

@@ -65,7 +65,7 @@ PRESETS = {
 _L = (280, 560)     # the longer preset's factor grid: its 0.65M network memorizes about four times more images (the plateau scan)
 PRESETS['cpu-long'] = copy.deepcopy(PRESETS['cpu']) | dict(
     about=PRESETS['cpu']['about'].replace('16 base channels (0.16M parameters)', '32 base channels (the 0.65M network)').replace(f"{_CPU_EPOCHS:,} epochs", "8,000 epochs")
-          + "; not run on this project's machines (days on 2 cores)",
+          + "; not run for these pages (days on 2 cores)",
     train_kw={**PRESETS['cpu']['train_kw'], 'net_kwargs': {}}, duration=dict(epochs=8_000, snapshot_epochs=_CPU_SNAPS + (5656.9, 8000.)),
     grid={8: (200, 280, 400, 560, 800), 16: (70, 140)}, seeds=dict(ns=_L, seeds=(0, 1, 2), fresh=(3, 4)), ns=_L,
     search=dict(n_start=200, growth=2., tol=1.3, max_runs=6, n_max=5_120),
@@ -93,7 +93,7 @@ PRESETS |= {
                 ema=dict(ns=(2000,), values=(None, .999, .99, .9, 0.)), intra_diversity=dict(ns=(1000,), values=(0., .2, .5, .8, 1.), cls=5),
                 gap=dict(ns=(500, 1000, 2000, 4000), masks=('keep 16x16', 'keep 4x4'), held=500, noise=4),
                 els=dict(ns=(500, 1000, 2000), calibration=16, samples=100)),
-    'paper': dict(about="the paper's protocol: DDPM++ 35.1M, VP, batch 512, lr 2e-4, 40,000 epochs, snapshots every 2.5M images, 10,000 samples",
+    'paper': dict(about="the paper's protocol: DDPM++ 35.1M, VP, batch 512, lr 2e-4, strict fp32 training, 40,000 epochs, snapshots every 2.5M images, 10,000 samples",
                   train='paper', train_kw=dict(), duration=dict(epochs=40_000, snapshot_images=2_500_000), res=32, res_grid=(8, 16, 32),
                   grid={32: (500, 1000, 2000, 3000, 4000, 5000), 16: (2000, 4000, 8000, 16000), 8: (1000, 2000, 4000, 8000, 16000)},
                   seeds=dict(ns=(1000, 2000), seeds=(0, 1, 2), fresh=(3, 4, 5)),
@@ -101,7 +101,7 @@ PRESETS |= {
                   ns=(1000, 2000, 3000, 4000, 5000), label_classes=dict(n=1000, cs=(1, 2, 5, 10, 20, 50, 100, 'unique'),
                                                                           panels={2000: (1, 2, 5, 10, 20, 50, 100), 5000: (1, 10, 50, 100, 500, 1000)},
                                                                           full=dict(n=50_000, net='ddpmpp_edm', precond='edm', lr=1e-3,
-                                                                                    epochs=12_000., snapshot_epochs=1_000.)),
+                                                                                    epochs=12_000., snapshot_epochs=50.)),   # every 2.5M images, as every other run
                   classes=dict(ns=(2000,), values=(1, 2, 5, 10)), width=dict(ns=(1000, 2000), values=(128, 192, 256, 320)),
                   depth=dict(ns=(1000, 2000), values=(2, 4, 6, 8, 10, 12)), time_embedding=dict(ns=(1000, 2000), blocks=(2, 4)),
                   skips=dict(n=1000, one='all', per_level=True, modes=('zero', 'remove'), ncsnpp=True),
@@ -112,6 +112,10 @@ PRESETS |= {
                   gap=dict(ns=(1000, 2000, 5000), masks=('keep 32x32', 'keep 8x8'), held=1000, noise=2),
                   els=dict(ns=(1000, 2000, 5000), calibration=16, samples=100)),
 }
+PRESETS['paper-bf16'] = copy.deepcopy(PRESETS['paper']) | dict(   # what one GPU can run of the paper: its own name, never reported as `paper`
+    about=PRESETS['paper']['about'].replace('strict fp32 training', "bf16 autocast training (TF32 elsewhere, channels-last) instead of the "
+                                                                     "paper's strict fp32, which one GPU cannot run at its grid's N"),
+    train_kw=dict(precision='bf16', channels_last=True))
 
 # %% ../nbs/09_presets.ipynb #p0000015
 class StudyError(ValueError):

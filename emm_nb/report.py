@@ -14,11 +14,11 @@ from .presets import DIRECTION
 
 # %% auto #0
 __all__ = ['ELASTIC', 'plot_memorization', 'emm_text', 'levelling', 'onset_epochs', 'emm_row', 'ratio_row', 'note_row',
-           'save_results', 'load_plateau_scan', 'plot_plateau_scan', 'plateau_scan_table', 'elasticity', 'budget_check',
-           'factor_rows', 'mean_ratio', 'plot_factor', 'summarise', 'load_results', 'agreement', 'measured',
-           'setting_text', 'onset_text', 'verdicts', 'summary_table', 'plot_forest', 'brief_table', 'emm_sentence',
-           'setup_sentence', 'page_verdicts', 'verdict_sentence', 'agrees_from', 'run_table', 'details_html',
-           'params_table']
+           'save_results', 'load_plateau_scan', 'plot_plateau_scan', 'plateau_scan_table', 'scan_crossings',
+           'scan_crossings_table', 'elasticity', 'budget_check', 'factor_rows', 'mean_ratio', 'plot_factor',
+           'summarise', 'load_results', 'agreement', 'measured', 'setting_text', 'onset_text', 'verdicts',
+           'summary_table', 'plot_forest', 'brief_table', 'emm_sentence', 'setup_sentence', 'page_verdicts',
+           'verdict_sentence', 'agrees_from', 'run_table', 'details_html', 'params_table']
 
 # %% ../nbs/09b_report.ipynb #bd60cd8c
 def plot_memorization(curves:dict, # {label: EMMResult}
@@ -151,6 +151,39 @@ def plateau_scan_table(scan:dict, plateau:float|None=None, after:float=0.) -> st
             + '\n'.join(f"| {r['channels']} | {r['n']} | {r['curve'][-1]['epoch']:,.0f} | {100 * v['plateau']:.1f} % | {'yes' if v['levelled'] else 'no'} | "
                         f"{v['epoch']:,.0f} | {stop(r['curve'])} | {r['img_per_s']:.0f} |" for r in rows for v in [levelling(r['curve'])]))
 
+def scan_crossings(scan:dict, # `load_plateau_scan`'s results
+                   channels:int, # the network (base channels) whose runs to read
+                   eps:float=0.1, # the EMM threshold: ratio 1 - eps
+                  ) -> list[dict]:
+    "Where one network's scan runs cross 1 - eps at each snapshot budget that the runs around the crossing reached: N by linear interpolation of the best ratio so far in log N between neighbouring N (censored beyond the N that reached the budget), and the elasticity d log N / d log epochs from the budget nearest half of it."
+    runs = sorted((r for r in scan['runs'] if r['channels'] == channels), key=lambda r: r['n'])
+    best = lambda r, t: max((c['mem'] for c in r['curve'] if c['epoch'] <= t * 1.03), default=0.)
+    ts = []
+    for t in sorted(c['epoch'] for r in runs for c in r['curve']):     # the snapshot budgets (runs' snapshots within 3 % are one budget)
+        if not ts or t > ts[-1] * 1.03: ts.append(t)
+    out = []
+    for t in ts:
+        have = [(r['n'], best(r, t)) for r in runs if r['curve'][-1]['epoch'] >= t * 0.97]
+        n, censored = None, None
+        if all(m >= 1 - eps for _, m in have): n, censored = have[-1][0], '>='
+        elif have[0][1] < 1 - eps: n, censored = have[0][0], '<'
+        else:
+            for (n0, m0), (n1, m1) in zip(have, have[1:]):
+                if m0 >= 1 - eps > m1: n = math.exp(math.log(n0) + (m0 - (1 - eps)) / (m0 - m1) * math.log(n1 / n0)); break
+        e, half = None, min((o for o in out if o['n'] and not o['censored'] and t / o['epoch'] >= 1.5), key=lambda o: abs(math.log(2 * o['epoch'] / t)), default=None)
+        if n and not censored and half: e = math.log(n / half['n']) / math.log(t / half['epoch'])
+        out.append(dict(epoch=round(t), n=n, censored=censored, elasticity=e, since=half and half['epoch'], ns=[k for k, _ in have]))
+    first = next((i for i, o in enumerate(out) if o['censored'] != '<'), len(out))
+    return out[max(0, first - 1):]                                  # from the last budget at which every run was still under 1 - eps
+
+def scan_crossings_table(rows:list) -> str:
+    "`scan_crossings` as markdown: the budget, where the 90 % crossing lies at it, and its elasticity to the budget."
+    txt = lambda r: '-' if r['n'] is None else f"{r['censored'] or ''} {r['n']:,.0f}".strip()
+    el = lambda r: '-' if r['elasticity'] is None else f"{r['elasticity']:.2f} (from {r['since']:,.0f})"
+    return ('| epochs | crossing N | elasticity (from the budget nearest half) | runs that reached it (N) |\n|---|---|---|---|\n'
+            + '\n'.join(f"| {r['epoch']:,.0f} | {txt(r)} | {el(r)} | "
+                        f"{', '.join(map(str, r['ns']))} |" for r in rows if r['n'] is not None))
+
 # %% ../nbs/09b_report.ipynb #b0000006
 def elasticity(full:EMMResult, half:EMMResult) -> float|None:
     "d log EMM / d log budget between half the training budget and the whole: about 0 where the EMM is capacity-bound; inf where half the budget memorizes 90 % nowhere."
@@ -234,8 +267,10 @@ def summarise(out:Path) -> list:
     return rows
 
 # %% ../nbs/09b_report.ipynb #b0000011
-def load_results(out_dir, order=()) -> dict:
-    "Every experiment's results.json under a study's output folder, in `order` first (the study's)."
+def load_results(out_dir, order=None) -> dict:
+    "Every experiment's results.json under a study's output folder, in `order` first (default: the paper's order of the factors)."
+    from emm_nb.presets import DIRECTION
+    order = list(DIRECTION) if order is None else order
     found = {f.parent.name: read_json(f) for f in Path(out_dir).glob('*/results.json')}
     return {k: found[k] for k in [*order, *sorted(set(found) - set(order))] if k in found}
 
@@ -301,7 +336,7 @@ def summary_table(res:dict, # from `load_results`
     verdicts(res)
     for name, r in res.items():                      # one line per setting; the factor's own cells on its first line
         note = f" **{r['note']}**" if r.get('note') else ''
-        head = (f"**{name}** ({measured(r)}, {r['preset']})", note, r['direction'])
+        head = (f"**{name.replace('_', ' ')}** ({measured(r)}, {r['preset']})", note, r['direction'])
         for i, x in enumerate(r['settings']):
             f, n, d = head if i == 0 else ('',) * 3
             t = x.get('test')
@@ -320,7 +355,8 @@ def plot_forest(res:dict, # from `load_results`, with verdicts (`verdicts`)
     verdicts(res)
     rows = [(n, s) for n, r in res.items() for s in r['settings'] if s.get('kind') != 'note' or s.get('test')]
     h = len(rows)
-    fig, (a, b) = plt.subplots(1, 2, figsize=(width, 0.3 * h + 1.6), sharey=True, gridspec_kw=dict(width_ratios=[1, 1]))
+    H = 0.3 * h + 2.3                                  # inches: the rows, the axes' labels and the legend below them
+    fig, (a, b) = plt.subplots(1, 2, figsize=(width, H), sharey=True, gridspec_kw=dict(width_ratios=[1, 1]))
     base = next((s for r in res.values() for s in r['settings'] if s.get('emm') is not None and s.get('budget') and s.get('test') is None
                  and r['experiment'] == 'data_size'), None)
     if base and base.get('lo'): a.axvspan(base['lo'], base['hi'], color='gray', alpha=0.2, label=f"baseline EMM {base['text']}")
@@ -342,15 +378,18 @@ def plot_forest(res:dict, # from `load_results`, with verdicts (`verdicts`)
                                          arrowprops=dict(arrowstyle='->', color='k', lw=1))
     a.set_yticks(range(h)); a.set_yticklabels([f"{n.replace('_', ' ')}: {s['setting']}" for n, s in rows], fontsize=10)
     a.set_ylim(h - 0.5, -0.5); a.set_xscale('log'); a.set_xlabel('EMM: N at 90 % memorization, 95 % interval (log)')
+    a.xaxis.set_minor_formatter(plt.NullFormatter())     # the log axis' minor labels ran into each other: round N instead
+    x0, x1 = a.get_xlim(); ticks = [v for v in (10, 20, 30, 50, 100, 200, 300, 500, 1000, 2000, 5000, 10000, 20000, 50000) if x0 <= v <= x1]
+    a.set_xticks(ticks); a.set_xticklabels([f'{v:,}' for v in ticks])
     a.grid(axis='x', alpha=0.3)
-    if base: a.legend(fontsize=9, loc='center left')
     for ax in (a, b): ax.tick_params(axis='x', labelsize=9)
     b.axvline(0, c='k', lw=0.8); b.grid(axis='x', alpha=0.3)
     b.set_xlabel('vs the reference at equal N: points, 95 % interval')
     for v, col in [*_VCOL.items(), ('no detectable effect', 'gray')]: b.plot([], [], 'o', c=col, label=v)
     b.plot([], [], marker=r'$\rightarrow$', ls='', c='k', ms=10, label="paper's direction")
-    b.legend(fontsize=9, loc='lower right')
-    fig.tight_layout()
+    hs, ls = (sum(x, []) for x in zip(a.get_legend_handles_labels(), b.get_legend_handles_labels()))
+    fig.legend(hs, ls, loc='lower center', ncol=3, fontsize=9, frameon=False)   # below the panels: no row hidden behind it
+    fig.tight_layout(rect=(0, 0.75 / H, 1, 1))
     return fig
 
 
@@ -409,18 +448,19 @@ def agrees_from(rows:list) -> bool|None:
     return False if 'opposite' in v else True if all(x == 'agrees' for x in v) else None
 
 def run_table(study, runs:dict) -> str:
-    "The runs behind a page as an HTML table, one row per run of every setting the page measured (each setting once, every N and training seed of it in the cache): the best memorization ratio with its Wilson 95 % interval, the epoch of that snapshot, the epochs trained and the training speed."
+    "The runs behind a page as an HTML table, one row per run of every setting the page measured (each setting once; every N and training seed of it in the cache, under the label of the arm that measured it; the setting's runs made for other pages, which its EMM pools too, marked so): the best memorization ratio with its Wilson 95 % interval, the epoch of that snapshot, the epochs trained and the training speed."
     from emm_nb.study import setting_key
     seen, body = set(), []
-    lab_of = {(setting_key(next(iter(v.values()))['config']), n): l for l, v in runs.items() for n in v}   # arms of one setting at other N
+    arm_of = {(setting_key(r['config']), n, r['config']['train']['seed']): l for l, v in runs.items() for n, r in v.items() if 'config' in r}
     for lab, by_n in runs.items():
         cfg = next(iter(by_n.values()))['config']
         if (key := setting_key(cfg)) in seen: continue
         seen.add(key)
-        for r in sorted(study.runs(cfg), key=lambda r: (r['n'], r['train_seed'])):
+        for r in sorted(study.runs(cfg, all_seeds=True), key=lambda r: ((key, r['n'], r['train_seed']) not in arm_of, r['train_seed'] not in study.seeds, r['n'], r['train_seed'])):
             lo, hi = (float(v) for v in wilson(r['ratio'], r['k']))
             end = r['curve'][-1]['epoch'] if r.get('curve') else math.nan
-            cells = (html.escape(str(lab_of.get((key, r['n']), lab))), r['n'], r['train_seed'], f"{100 * r['ratio']:.1f} [{100 * lo:.0f}, {100 * hi:.0f}]",
+            name = arm_of.get((key, r['n'], r['train_seed']), 'the same setting, run for another page')
+            cells = (html.escape(str(name)), r['n'], r['train_seed'], f"{100 * r['ratio']:.1f} [{100 * lo:.0f}, {100 * hi:.0f}]",
                      f"{r.get('max_mem_epoch', math.nan):,.0f}", f"{end:,.0f}", f"{r.get('img_per_s', math.nan):,.0f}")
             body.append('<tr>' + ''.join(f'<td>{c}</td>' for c in cells) + '</tr>')
     head = ''.join(f'<th>{h}</th>' for h in ('setting', 'N', 'seed', 'best ratio % [95 %]', 'at epoch', 'epochs', 'img/s'))

@@ -4,12 +4,12 @@
 
 # %% ../nbs/09d_runner.ipynb #d0000003
 from __future__ import annotations
-import argparse, json, logging, os, shlex, shutil, signal, sys, tempfile, threading, time
+import argparse, contextlib, json, logging, os, shlex, shutil, signal, sys, tempfile, threading, time
 from pathlib import Path
 import torch
 import emm_nb
 from . import executors as ex
-from .cache import write_json, read_json, move_aside, canonical_json, run_id, DamagedFile
+from .cache import write_json, read_json, move_aside, canonical_json, run_id, DamagedFile, _locked
 from .data import data_root, DataError
 from .params import check_params, PARAMS, COMMON
 from .presets import PRESETS, StudyError, get_preset
@@ -62,7 +62,7 @@ def check_request(preset:str, factors:list, out:Path, params:dict, nbs:Path|None
     "Validate a study request before running anything; returns the notebooks to run as (factor, path)."
     nbs = nbs or NBS   # the notebooks folder (default `NBS`, see `notebooks_dir`)
     get_preset(preset)
-    if not factors: raise StudyError("no factor selected")
+    if not factors: raise StudyError(f"--factors: no factor selected: give a comma-separated subset of {', '.join(EXPERIMENTS)}, or main, headline or all")
     if bad := [f for f in factors if f not in EXPERIMENTS]: raise StudyError(f"unknown factor(s) {bad}: choose from {', '.join(EXPERIMENTS)}")
     out = Path(out)
     try: is_file = out.exists() and not out.is_dir()
@@ -124,7 +124,7 @@ def plan_runs(preset:str, factors:list, params:dict, cache_dir:str|Path, data=No
     return todo
 
 def check_plans(preset:str, factors:list, params:dict, data=None) -> dict:
-    "Refuse, before anything is written, a request whose runs cannot train (see `check_runs`); returns {run id: bytes it will write}."
+    "Refuse, before anything is written, a request whose runs cannot train (see `check_runs`); returns {run id: its network's parameters}."
     with tempfile.TemporaryDirectory() as tmp:
         study, sets, need = Study(preset, tmp, progress=False, data=data), {}, {}
         for f in factors: need |= check_runs(study, _label(f, {k: v for k, v in params.items() if k in plan_params(f)}), planned(study, f, params), sets)
@@ -132,15 +132,15 @@ def check_plans(preset:str, factors:list, params:dict, data=None) -> dict:
 
 def train_task(task:dict, device:str|None=None) -> dict:
     "A worker's job: one run into the cache."
-    t0 = time.time()
-    r = train_run(task['config'], task['cache'], device, task.get('settings'))
-    return dict(status='ok', ratio=r['ratio'], wall_s=time.time() - t0)
+    t0, trained = time.time(), []
+    r = train_run(task['config'], task['cache'], device, task.get('settings'), on_train=lambda: trained.append(True))
+    return dict(status='ok' if trained else 'reused', ratio=r['ratio'], wall_s=time.time() - t0)   # reused: another runner finished it meanwhile
 
 # %% ../nbs/09d_runner.ipynb #d0000017
 def _data_key(cfg:dict) -> str: return canonical_json({k: v for k, v in cfg.items() if k not in ('train', 'budget')})
 
 def check_runs(study:Study, factor:str, cfgs:list[dict], sets:dict) -> dict:
-    "Build every planned run's training set (`sets` caches them) and network (on the meta device, no memory) now, not in a worker minutes later."
+    "Build every planned run's training set (`sets` caches them) and network (on the meta device, no memory) now, not in a worker minutes later; returns {run id: parameters}."
     need, size = {}, (study.dataset or {}).get('size')
     for c in cfgs:
         where = f"{factor}: the run at N={c['n']}, {c['res']}x{c['res']}"
@@ -156,7 +156,7 @@ def check_runs(study:Study, factor:str, cfgs:list[dict], sets:dict) -> dict:
             with torch.device('meta'): n_params = sum(p.numel() for p in make_net(tc.net, **network_kwargs(tc, d)).parameters())
         except (ConfigError, ValueError, TypeError, ZeroDivisionError, RuntimeError) as e:
             raise StudyError(f"{where}: its network ({tc.net}, {tc.net_kwargs}) cannot be built: {e}") from None
-        need[run_id(c, SLUG)] = 16 * n_params + 2**20     # checkpoint: weights, EMA and Adam's two moments in fp32; logs
+        need[run_id(c, SLUG)] = n_params
     return need
 
 def check_output(out:Path, need:int) -> None:
@@ -193,8 +193,23 @@ def verified(f:Path, keys:tuple|None, log, then:str='it is computed again') -> d
 def notebook_task(task:dict, # factor, nb, dir, params: one experiment notebook of a study
                   device:str|None=None, # the worker's device (None: the task's own, else the notebook's default)
                  ) -> dict:
-    "Execute one experiment notebook, in this process, a pool worker or a cluster job; returns its status. A failing run keeps the previous results."
-    t0, d, nb = time.time(), Path(task['dir']), Path(task['nb'])
+    "Execute one experiment notebook, in this process, a pool worker or a cluster job; returns its status. A failing run keeps the previous results. Two runners on one study folder take turns (a lock per experiment folder): one that finds the notebook done by the other meanwhile skips it."
+    t0, d = time.time(), Path(task['dir'])
+    with _locked(d / '.lock'):
+        if _done(d, task['params']): return dict(status='skipped', device=device, pid=os.getpid(), wall_s=time.time() - t0)
+        return _execute(task, device, t0)
+
+def _done(d:Path, params:dict, log=None) -> bool:
+    "Does the folder hold a whole result of the notebook with these parameters? With `log`, a damaged file is moved aside, saying so."
+    def read(f, keys):
+        if log: return verified(f, keys, log, f"the {d.name} notebook runs again")
+        try: return read_json(f, keys) if f.exists() else None
+        except DamagedFile: return None
+    return bool(read(d / 'results.json', RESULTS_KEYS)) and read(d / 'params.json', None) == json.loads(json.dumps(params))
+
+def _execute(task:dict, device, t0:float) -> dict:
+    "Execute the notebook into its folder: the previous results set aside, put back if it fails."
+    d, nb = Path(task['dir']), Path(task['nb'])
     p = dict(task['params'])
     if (device := device or task.get('device')) is not None: p['device'] = device
     keep = d / '.previous'; keep.mkdir(exist_ok=True)
@@ -230,7 +245,7 @@ def _executor(executor:str, device, devices, slurm:dict|None, n_tasks:int) -> tu
     except ex.ExecutorError as e: raise StudyError(str(e)) from None
     if executor == 'auto':
         devices = None if device is not None else ex.auto_devices(n_tasks)
-        executor = 'pool' if devices and len(devices) > 1 else 'local'
+        executor = 'pool' if devices and (len(devices) > 1 or devices[0].startswith('cuda')) else 'local'   # one GPU: a pool, to pack runs on it
     return executor, devices
 
 def _spread(fn, tasks:list, executor:str, device, devices, slurm:dict, folder:Path, on_done) -> list:
@@ -247,9 +262,10 @@ def _notebook_tasks(todo:list, out:Path, preset:str, params:dict, device, log, d
         d = out / f; d.mkdir(exist_ok=True)
         p = {k: v for k, v in params.items() if k in notebook_params(nb)}
         p.update(preset=preset, out_dir=str(d.resolve()), cache_dir=str((out / 'runs').resolve()), **({} if data is None else dict(data=data)))
-        done = verified(d / 'results.json', RESULTS_KEYS, log, f"the {f} notebook runs again")
-        if done and verified(d / 'params.json', None, log, f"the {f} notebook runs again") == json.loads(json.dumps(p)):
-            log(f"[{i}/{len(todo)}] {f}: already done, skipped"); status[f] = 'skipped'; continue
+        if _done(d, p, log):
+            if not (lost := plan_runs(preset, [f], params, out / 'runs', data)):
+                log(f"[{i}/{len(todo)}] {f}: already done, skipped"); status[f] = 'skipped'; continue
+            log(f"[{i}/{len(todo)}] {f}: {len(lost)} of its runs missing or damaged in the cache: trained again, then the notebook runs again")
         tasks.append(dict(factor=f, nb=str(nb), dir=str(d.resolve()), params=p, device=device, i=i, of=len(todo)))
     return tasks, status
 
@@ -265,8 +281,10 @@ def _train_planned(preset, factors, params, out, executor, device, devices, slur
     tasks = [dict(config=c, cache=str(cache), settings=settings, i=i, of=len(runs)) for i, c in enumerate(runs, 1)]
     def done(_, t, r):
         c = t['config']; what = f"[run {t['i']}/{t['of']}] N={c['n']} {c['res']}x{c['res']} seed {c['train']['seed']}"
-        counts['trained' if r['status'] == 'ok' else 'failed'] += 1
-        log(f"{what}: " + (f"{r['ratio']:.1%} in {r['wall_s']:.0f} s" if r['status'] == 'ok' else f"FAILED: {r['status'].removeprefix('failed: ')}"))
+        counts[{'ok': 'trained', 'reused': 'reused'}.get(r['status'], 'failed')] += 1
+        log(f"{what}: " + (f"{r['ratio']:.1%} in {r['wall_s']:.0f} s" if r['status'] == 'ok' else
+                           f"{r['ratio']:.1%}, finished meanwhile by another runner on this cache" if r['status'] == 'reused' else
+                           f"FAILED: {r['status'].removeprefix('failed: ')}"))
     _spread(train_task, tasks, executor, device, devices, slurm or {}, out / 'jobs', done)
     return {k: counts[k] for k in ('trained', 'reused', 'failed')}
 
@@ -305,6 +323,7 @@ def run_study(preset:str='cpu', # preset name
               slurm:dict|None=None, # slurm executor: dict(cluster='slurm'|'local'|'debug', options={submitit parameters})
               data=None, data_dir=None, # the data set (None: CIFAR-10) and where named sets are (see `check_dataset`)
               runs_only:bool=False, # train the planned runs into the cache and stop (no papermill needed); the notebooks render from the cache later, anywhere
+              runs_per_device:int|None=None, # pool: runs that share one device (None: `executors.runs_per_device`, from the largest network)
               log=print) -> dict:
     "Check, train the planned runs, execute the experiment notebooks, then the summary; returns {factor: status}."
     params, out, t_all = dict(params or {}), Path(out), time.time()
@@ -313,7 +332,11 @@ def run_study(preset:str='cpu', # preset name
     todo = check_request(preset, factors, out, params, runs_only=runs_only)
     executor, devices = _executor(executor, device, devices, slurm, len(factors))
     need = check_plans(preset, factors, params, data)              # every run's data and network, before anything is written
-    check_output(out, sum(b for i, b in need.items() if not (out / 'runs' / i / 'result.json').exists()))
+    if executor == 'pool':
+        try: devices = ex.pack(devices, max(need.values(), default=0), runs_per_device)
+        except ex.ExecutorError as e: raise StudyError(f"--runs-per-device: {e}") from None
+    elif runs_per_device not in (None, 1): raise StudyError("--runs-per-device is for the pool executor (the default on a GPU machine)")
+    check_output(out, sum(16 * p + 2**20 for i, p in need.items() if not (out / 'runs' / i / 'result.json').exists()))  # checkpoints: weights, EMA, Adam's moments in fp32; logs
     log(f"data {data_name(dataset)}, preset {preset}: {len(factors)} experiment(s)")
     counts, status, where = {}, {}, {}
     try:
@@ -330,9 +353,12 @@ def run_study(preset:str='cpu', # preset name
         def done(_, t, r):
             status[t['factor']] = r['status']
             if r['status'] == 'ok': log(f"[{t['i']}/{t['of']}] {t['factor']}: done in {r.get('wall_s', 0):.0f} s")
+            elif r['status'] == 'skipped': log(f"[{t['i']}/{t['of']}] {t['factor']}: done meanwhile by another runner on this folder, skipped")
             else: log(f"[{t['i']}/{t['of']}] {t['factor']}: FAILED: {r['status'].removeprefix('failed: ')}; "
                       f"executed notebook: {Path(t['dir']) / (Path(t['nb']).stem + '.failed.ipynb')} (earlier results, if any, kept)")
-        for t, r in zip(tasks, _spread(notebook_task, tasks, executor, device, devices, slurm or {}, out / 'jobs', done)):
+        cpu_jobs = {**(slurm or {}), 'options': {**(slurm or {}).get('options', {}), 'gpus_per_node': 0}}   # notebooks read the cache: CPU nodes
+        nb_device = None if executor == 'slurm' else device
+        for t, r in zip(tasks, _spread(notebook_task, tasks, executor, nb_device, devices, cpu_jobs, out / 'jobs', done)):
             status[t['factor']], where[t['factor']] = r['status'], {k: r.get(k) for k in ('device', 'pid', 'job_id', 'wall_s')}
     except KeyboardInterrupt:
         done_nbs = [f for f, s in status.items() if s in ('ok', 'skipped')]
@@ -350,7 +376,12 @@ def run_study(preset:str='cpu', # preset name
 SUMMARY_FILES = ('summary.json', 'summary.csv', 'summary.ipynb')
 
 def _summary(out:Path, status:dict, log) -> None:
-    "The summary files and notebook from every verified results.json; if it cannot be made, none is left that is older than the results."
+    "The summary files and notebook from every verified results.json; if it cannot be made, none is left that is older than the results. It holds every experiment folder's lock meanwhile, so another runner's notebook cannot move a result aside under it."
+    with contextlib.ExitStack() as locks:
+        for d in sorted(p.parent for p in out.glob('*/.lock')): locks.enter_context(_locked(d / '.lock'))
+        _summarise(out, status, log)
+
+def _summarise(out:Path, status:dict, log) -> None:
     found = [f for f in sorted(out.glob('*/results.json')) if verified(f, RESULTS_KEYS, log, f"rerun with --factors {f.parent.name} to compute it again")]
     if not found or not any(s in ('ok', 'skipped') for s in status.values()):
         for n in SUMMARY_FILES: (out / n).unlink(missing_ok=True)
@@ -399,6 +430,8 @@ def main(argv=None):
                     help="a notebook parameter, repeatable (default: each notebook's own values)")
     ap.add_argument('--runs-only', action='store_true', help="train the runs into OUT/runs and stop: no notebook is executed, so papermill "
                     "and the notebook tooling are not needed (a GPU node with torch alone); rerun without it elsewhere to render the pages")
+    ap.add_argument('--runs-per-device', type=int, default=None, help="pool executor: runs that share one device (default: 1 per CPU "
+                    "worker; on a GPU 4 for networks under 10M parameters, 2 under 30M, else 1)")
     ap.add_argument('--list', action='store_true', help="list presets and factors, then exit")
     a = ap.parse_args(argv)
     if a.list:
@@ -415,7 +448,7 @@ def main(argv=None):
     data = a.data if a.data is None or (a.data_size is None and fit == 'crop') else dict(spec=a.data, size=a.data_size, fit=fit)
     old = signal.signal(signal.SIGINT, _interrupt) if threading.current_thread() is threading.main_thread() else None
     try: status = run_study(a.preset, factors, a.out, {k: parse_value(v) for k, v in a.param}, a.device, a.executor, a.devices, slurm,
-                            data, a.data_dir, a.runs_only)
+                            data, a.data_dir, a.runs_only, a.runs_per_device)
     except StudyError as e: return _refuse(e)
     except OSError as e:      # a full disk or read-only folder met after the checks (cache.WriteError names the folder and the space needed)
         print(f"emm_study: error: {e}", file=sys.stderr); return 1

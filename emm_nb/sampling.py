@@ -28,7 +28,7 @@ def edm_sigmas(num_steps:int=18, # n: number of noise levels before the final 0
 def sample_latents(seeds, # sample seeds, e.g. range(K)
                    shape:tuple, # (C, H, W) of one image
                   ) -> torch.Tensor:
-    "Standard normal latents [K, *shape] in float64, latent i drawn from its own generator seeded with seeds[i]."
+    "Standard normal latents `[K, *shape]` in float64, latent i drawn from its own generator seeded with seeds[i]."
     out = torch.empty((len(seeds), *shape), dtype=torch.float64)
     for k, s in enumerate(seeds):
         out[k] = torch.randn(shape, generator=torch.Generator().manual_seed(int(s)), dtype=torch.float64)
@@ -70,7 +70,9 @@ class NonFiniteSamples(ValueError):
 
 def to_uint8(x:torch.Tensor, # float [B, C, H, W] in [-1, 1]
             ) -> torch.Tensor:
-    "Quantise as the paper saves PNGs: x*127.5 + 128, clipped to [0, 255], truncated; returns uint8 [B, H, W, C]."
+    "Quantise as the paper saves PNGs: `x*127.5 + 128`, clipped to [0, 255], truncated; returns uint8 [B, H, W, C]."
+    if not torch.is_floating_point(x): raise TypeError(f"x must be float images in [-1, 1], got {x.dtype} (already quantised?)")
+    if x.ndim != 4: raise ValueError(f"x must be [B, C, H, W], got shape {list(x.shape)}")
     if not torch.isfinite(x).all(): raise NonFiniteSamples("x holds NaN or inf: the sampler diverged (NaN would quantise to black)")
     return (x * 127.5 + 128).clip(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
 

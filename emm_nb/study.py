@@ -122,9 +122,15 @@ def fit_run(cfg:dict, run_dir:Path, # the run's configuration and its folder in 
     return dict(ratio=m['max_mem'], k=tc.eval_samples, max_mem_epoch=m['max_mem_epoch'], final_mem=m['final_mem'],
                 curve=curve, train_s=m['train_s'], img_per_s=m['img_per_s'], params=m['params'], stopped_early=m['stopped_early'])
 
-def train_run(cfg:dict, cache_dir:str|Path, device:str|None=None, settings:dict|None=None) -> dict:
+def train_run(cfg:dict, cache_dir:str|Path, device:str|None=None, settings:dict|None=None,
+              on_train=None, # called once if this call trains the run (not when it finds it finished, perhaps by another runner)
+             ) -> dict:
     "A run's result through the cache at `cache_dir`: read if finished, else trained (what the runner's workers call)."
-    return RunCache(cache_dir, slug=SLUG).run(cfg, functools.partial(fit_run, device=device, settings=settings))
+    fit = functools.partial(fit_run, device=device, settings=settings)
+    def train(c, d):
+        if on_train: on_train()
+        return fit(c, d)
+    return RunCache(cache_dir, slug=SLUG).run(cfg, train)
 
 SLUG = ('res', 'n', 'labels')   # the readable part of a run id
 
@@ -247,12 +253,14 @@ def finished_by_n(self:Study, **setting) -> dict:
 
 # %% ../nbs/09_study.ipynb #s0000005
 @patch
-def runs(self:Study, cfg:dict) -> list[dict]:
+def runs(self:Study, cfg:dict,
+         all_seeds:bool=False, # also the seeds the study does not pool (the fresh seeds of a null control)
+        ) -> list[dict]:
     "Every finished run of `cfg`'s setting in the cache: any N, any of the study's training seeds, whichever notebook made it."
     key, seeds = setting_key(cfg), self.seeds
     rows = self.cache.list(res=cfg['res'], labels=cfg['labels'])
     out = [{**r['result'], 'n': r['config']['n'], 'train_seed': r['config']['train']['seed']} for r in rows
-           if setting_key(r['config']) == key and r['config']['train']['seed'] in seeds]
+           if setting_key(r['config']) == key and (all_seeds or r['config']['train']['seed'] in seeds)]
     return sorted(out, key=lambda r: (r['n'], r['train_seed']))
 
 @patch(as_prop=True)

@@ -34,6 +34,10 @@ BAD = [   # (arguments, words of the message)
     (['--factors', 'data_size', '--data-size', '16'], ['--data-size and --data-fit', 'give --data too']),
     (['--factors', 'data_size', '--data-fit', 'pad'], ['--data-size and --data-fit', 'give --data too']),
     (['--factors', 'data_size', '-p', 'eps', '1.5'], ['parameter eps = 1.5', 'a number in (0, 1)']),
+    (['--factors', 'data_size', '-p', 'eps', '0'], ['parameter eps = 0', 'a number in (0, 1)']),
+    (['--factors', 'resolution', '-p', 'resolutions', '[12]'], ['resolutions [12]', 'has a grid of N only at [8, 16] pixels']),
+    (['--factors', ','], ['--factors: no factor selected', 'data_size', 'main, headline or all']),
+    (['--factors', 'data_size', '--executor', 'pool', '--devices', ','], ["--devices ','", 'names an empty device', 'cpu,cpu']),
     (['--factors', 'data_size', '--data', 'cifar10', '--data-size', '64'],          # upscaling 32 px images
      ["data 'cifar10': size 64 is larger than the images (32x32)", "would upscale them", "use a size of 32 or less, or the 'pad' rule"]),
 ]
@@ -92,6 +96,44 @@ def test_numeric_entry_points_refuse(data_root):
     with pytest.raises(ValueError, match='no samples'): memorization(u8[:0], u8)
     with pytest.raises(TypeError, match='uint8'): memorization(u8.astype(np.float32) / 255, u8)
 
+def _api_refusals():
+    "The API inputs refused since the bad-input sweep (tools/bad_inputs.py): (name, call, exception type, words of the message)."
+    from emm_nb.optimal import OptimalDenoiser
+    from emm_nb.sampling import to_uint8
+    from emm_nb.emm import wilson, EMMError
+    from emm_nb.data import balanced_indices, DataError
+    from emm_nb.inference import compare, seed_dispersion
+    imgs = torch.rand(4, 3, 8, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 2 - 1
+    lab = torch.tensor([0, 1, 0, 1])
+    return [
+        ('float images in [0, 1]', lambda: OptimalDenoiser((imgs + 1) / 2), ValueError, 'images look like [0, 1] (no value below 0'),
+        ('negative labels', lambda: OptimalDenoiser(imgs, lab - 1), ValueError, 'labels must be class indices >= 0, got -1'),
+        ('sigma 1e200 in float32', lambda: OptimalDenoiser(imgs, dtype=torch.float32)(imgs, 1e200), ValueError,
+         'sigma 1e+200 is too large for torch.float32'),
+        ('sigma 0 named', lambda: OptimalDenoiser(imgs)(imgs, torch.tensor([1., 0., 1., 1.])), ValueError, 'sigma must be finite and > 0, got 0'),
+        ('to_uint8 of uint8', lambda: to_uint8(torch.zeros(1, 3, 2, 2, dtype=torch.uint8)), TypeError, 'x must be float images in [-1, 1], got torch.uint8'),
+        ('to_uint8 of one 3-D image', lambda: to_uint8(imgs[0]), ValueError, 'x must be [B, C, H, W], got shape [3, 8, 8]'),
+        ('wilson NaN samples', lambda: wilson(0.5, float('nan')), EMMError, 'sample counts must be positive and finite'),
+        ('wilson conf 1.5', lambda: wilson(0.5, 10, conf=1.5), EMMError, 'conf=1.5 must lie in the open interval (0, 1)'),
+        ('fractional N', lambda: balanced_indices(np.repeat(np.arange(10), 3), 20.5), DataError, 'subset size N=20.5 must be a whole number of images'),
+        ('more memorized than samples', lambda: compare({10: (12, 10)}, {10: (5, 10)}), ValueError, 'counts: 12 memorized of 10 samples'),
+        ('no samples', lambda: compare({10: (0, 0)}, {10: (5, 10)}), ValueError, 'counts: 0 memorized of 0 samples'),
+        ('seed counts above samples', lambda: seed_dispersion([10, 10], [20, 3], [16, 16]), ValueError, 'counts: 20 memorized of 16 samples'),
+    ]
+
+@pytest.mark.parametrize('i', range(len(_api_refusals())), ids=lambda i: _api_refusals()[i][0])
+def test_api_refuses(i):
+    "Each numeric entry point refuses its bad input with its own exception and a message naming the value (no torch or numpy error)."
+    _, call, exc, words = _api_refusals()[i]
+    with pytest.raises(exc) as e: call()
+    assert words in str(e.value), str(e.value)
+
+def test_whole_float_n_is_that_integer():
+    "The documented conversion: a whole float N such as 20.0 (from arithmetic) is taken as 20."
+    from emm_nb.data import balanced_indices
+    y = np.repeat(np.arange(10), 3)
+    assert balanced_indices(y, 20.0).tolist() == balanced_indices(y, 20).tolist() and len(balanced_indices(y, 20.0)) == 20
+
 def test_failing_rerun_keeps_good_results(tmp_path, monkeypatch):
     "A notebook that fails on a rerun puts back the results, parameters and executed notebook of its last good run."
     d = tmp_path / 'ema'; d.mkdir()
@@ -120,6 +162,16 @@ def test_damaged_results_rerun_and_summary_never_stale(tmp_path, monkeypatch):
     for n in runner.SUMMARY_FILES: (out / n).write_text('old')
     (d / 'results.json').unlink(); runner._summary(out, {'ema': 'failed: RuntimeError: x'}, logged.append)
     assert logged[-1] == 'no experiment finished: no summary written' and not any((out / n).exists() for n in runner.SUMMARY_FILES)
+
+def test_done_experiment_with_a_lost_run_runs_again(tmp_path, data_root):
+    "An experiment whose results are good but one of whose runs is missing or damaged in the cache is not skipped: the run is trained again, then the notebook."
+    out, nb = tmp_path / 'study', ROOT / 'nbs/experiments/data_size/data_size.ipynb'; out.mkdir()
+    (tasks, _), logged = runner._notebook_tasks([('data_size', nb)], out, 'smoke', {}, None, print), []
+    runner.write_json(out / 'data_size' / 'results.json', dict(experiment='data_size', settings=[]), checksum=True)
+    runner.write_json(out / 'data_size' / 'params.json', tasks[0]['params'])
+    tasks, status = runner._notebook_tasks([('data_size', nb)], out, 'smoke', {}, None, logged.append)   # the cache holds none of its runs
+    assert [t['factor'] for t in tasks] == ['data_size'] and status == {}
+    assert 'of its runs missing or damaged in the cache: trained again, then the notebook runs again' in logged[0], logged
 
 def test_sigint_stops_a_study_with_runs_queued(tmp_path, data_root):
     """One SIGINT to the study's process group (a Ctrl-C) while its pool trains the first of six runs: the queued runs are
@@ -239,3 +291,19 @@ def test_read_only_run_folder_says_so(tmp_path, capsys, monkeypatch, data_root):
     assert rc == 1 and 'Traceback' not in err, err
     assert err.startswith(f'emm_train: error: {ro} is read-only (') and 'write into another folder' in err, err
     assert not (ro / 'run').exists()
+
+def test_two_runners_on_one_folder(tmp_path, data_root):
+    "Two studies started at once on one output folder take turns on each experiment: both succeed, each run trains once, the results and the summary are there."
+    out = tmp_path / 'study'
+    cmd = [sys.executable, '-c', 'import sys; from emm_nb.runner import main; sys.exit(main())', '--preset', 'smoke', '--factors', 'data_size',
+           '--out', str(out), '--executor', 'local']
+    ps = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    logs = [p.communicate()[0] for p in ps]
+    assert [p.returncode for p in ps] == [0, 0], logs
+    assert (out / 'data_size' / 'results.json').exists() and (out / 'summary.csv').exists() and (out / 'summary.ipynb').exists(), logs
+    import re
+    trained = sum(int(re.search(r'runs: (\d+) trained', l).group(1)) for l in logs)   # a run found finished after the wait is counted reused
+    assert trained == len(list((out / 'runs').glob('*/result.json'))), logs
+    for run in (out / 'runs').glob('*/train/stats.jsonl'):                  # each run trained by one of them only
+        steps = [l for l in run.read_text().splitlines() if '"loss"' in l]
+        assert len(steps) == len(set(steps)), f"{run.parent.parent.name} trained twice"

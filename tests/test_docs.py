@@ -286,3 +286,48 @@ def test_experiments_in_the_papers_order(site):
     side = html[html.index('id="quarto-sidebar"'):]
     order = sorted(want, key=lambda p: side.find(f'href="{p}"'))
     assert all(f'href="{p}"' in side for p in want) and order == want, f"sidebar order: {order}"
+
+
+# ---------------------------------------------------------------- what the renderer adds for narrow pages
+
+def test_renderer_page_fixes():
+    "build_docs.py's page fixes (no site build): signature links, aligned text outputs, no break inside '98.4 %'."
+    sys.path.insert(0, str(ROOT/'tools'))
+    from build_docs import signature_links, sig_anchors, mark_aligned, keep_together
+    sig = '<span class="co"># default [`data_root()`](https://emm-nb.github.io/emm_nb/data.html#data_root)</span>'
+    assert signature_links(sig) == ('<span class="co"># default <a class="sig-link" '
+                                    'href="https://emm-nb.github.io/emm_nb/data.html#data_root">data_root()</a></span>')
+    two = sig_anchors({Path('/s/a.html'): '<a class="sig-link" href="b.html#f">f</a><a class="sig-link" href="b.html#B.m">B.m</a>',
+                       Path('/s/b.html'): '<h3 id="f">f</h3>'})    # a method without show_doc: the link goes to its page
+    assert two[Path('/s/a.html')] == '<a class="sig-link" href="b.html#f">f</a><a class="sig-link" href="b.html">B.m</a>'
+    out = '<div class="cell-output cell-output-stdout">\n<pre><code>{}</code></pre>\n</div>'
+    assert '<pre class="aligned">' in mark_aligned(out.format('n    ratio\n50   0.99\n100  0.93'))   # columns: scroll
+    assert '<pre>' in mark_aligned(out.format('EMM = 137 (between N = 100 and 200), 95 % interval [123, 154]'))   # prose: wraps
+    page = '<p>at 98.4 % and N = 50</p><pre><code>x = 5 %</code></pre><script>if (a < b) s = "5 %"</script><td>9 %</td>'
+    assert keep_together(page) == ('<p>at 98.4&nbsp;% and N&nbsp;=&nbsp;50</p><pre><code>x = 5 %</code></pre>'
+                                   '<script>if (a < b) s = "5 %"</script><td>9&nbsp;%</td>')
+
+
+def test_no_markdown_left_in_signatures(site):
+    "A backticked name in a parameter's comment shows as a link in the signature, not as `[`name`](url)` text."
+    out, pages, _ = site
+    raw = re.compile(r'\[`[^`]+`\]\((?:https?://|\.)[^)\s]*\)')
+    bad = {n: raw.findall((out/n).read_text(encoding='utf-8'))[:2] for n in pages}
+    bad = {n: v for n, v in bad.items() if v}
+    assert not bad, f"raw markdown links on {len(bad)} pages: {bad}"
+
+
+def test_stale_processed_copies_are_redone(tmp_path):
+    """A notebook saved while another build ran looks older than nbdev's cache folder, which nbdev alone would keep
+    serving: the build compares content hashes instead and drops the stale processed copy (no site build needed)."""
+    sys.path.insert(0, str(ROOT/'tools'))
+    from build_docs import source_hashes, drop_stale, SOURCES
+    nbs, proc = tmp_path/'nbs', tmp_path/'_proc'
+    for d in (nbs/'experiments', proc/'experiments'): d.mkdir(parents=True)
+    (nbs/'a.ipynb').write_text('{"v": 1}'); (nbs/'experiments'/'b.ipynb').write_text('{"v": 1}')
+    (proc/'a.ipynb').write_text('processed a'); (proc/'experiments'/'b.ipynb').write_text('processed b')
+    (proc/SOURCES).write_text(json.dumps(source_hashes(nbs)))
+    (nbs/'experiments'/'b.ipynb').write_text('{"v": 2}')      # saved again: new outputs
+    os.utime(proc, None)                                     # the cache folder touched after it (a build ending)
+    assert drop_stale(nbs, proc, source_hashes(nbs)) == ['experiments/b.ipynb']
+    assert (proc/'a.ipynb').exists() and not (proc/'experiments'/'b.ipynb').exists()

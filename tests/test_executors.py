@@ -1,10 +1,10 @@
-"The runner's executors at the smoke preset: every other factor over a pool of two CPU workers, and Slurm via submitit's local executor."
+"The runner's executors at the smoke preset: every other factor over a pool of two CPU workers (one device packed twice), and Slurm via submitit's local executor."
 import json, os, subprocess, sys, time
 from pathlib import Path
 import pytest
 from test_study import emm_study
 
-FACTORS = ('classes', 'intra_diversity', 'width', 'depth', 'time_embedding', 'skips', 'batch', 'weight_decay', 'ema')
+FACTORS = ('intra_diversity', 'width', 'skips', 'ema')   # the other knob pages run in tests/test_any_data.py (MNIST), the headline ones in test_study.py
 
 def _run_steps(run):
     "Training steps logged in a run folder, in order (a run trained twice would log its steps twice)."
@@ -12,15 +12,15 @@ def _run_steps(run):
 
 def test_pool_executor_two_cpu_workers(tmp_path, data_root):
     out = tmp_path / 'study'
-    r = emm_study('--preset', 'smoke', '--out', str(out), '--factors', ','.join(FACTORS), '--executor', 'pool', '--devices', 'cpu,cpu')
+    r = emm_study('--preset', 'smoke', '--out', str(out), '--factors', ','.join(FACTORS), '--executor', 'pool', '--devices', 'cpu', '--runs-per-device', '2')
     assert r.returncode == 0, r.stdout + r.stderr
     assert 'on 2 worker(s) (cpu, cpu)' in r.stdout
     st = json.loads((out / 'status.json').read_text())
     assert st['executor'] == 'pool' and all(st['status'][f] == 'ok' for f in (*FACTORS, 'summary')), st['status']
     assert {st['where'][f]['device'] for f in FACTORS} == {'cpu'}
     assert len({st['where'][f]['pid'] for f in FACTORS}) == 2                  # both workers rendered notebooks
-    assert st['runs'] == dict(trained=19, reused=0, failed=0) and r.stdout.count('[run ') == 19   # the runs first, each once (the baseline's seeds too: tests borrow their dispersion)
-    assert 'runs: 19 trained, 0 reused from the cache, 0 failed' in r.stdout
+    assert st['runs'] == dict(trained=14, reused=0, failed=0) and r.stdout.count('[run ') == 14   # the runs first, each once (the baseline's seeds too: tests borrow their dispersion)
+    assert 'runs: 14 trained, 0 reused from the cache, 0 failed' in r.stdout
     for f in FACTORS:                                                           # every notebook ran once, into its folder, with its figure
         nb = json.loads((out / f / f'{f}.ipynb').read_text())
         assert any('image/png' in o.get('data', {}) for c in nb['cells'] for o in c.get('outputs', [])), f"{f}: no figure on the page"
@@ -30,9 +30,9 @@ def test_pool_executor_two_cpu_workers(tmp_path, data_root):
         assert d['agrees'] is None or isinstance(d['agrees'], bool)
         for s in d['settings']:
             assert s['emm'] is None and s['n'] == 20 and 0 <= s['ratio_lo'] <= s['ratio'] <= s['ratio_hi'] <= 1 and s['text'].startswith('R_mem')
-    # runs shared, never trained twice: 19 distinct configs, each finished once with strictly increasing steps
+    # runs shared, never trained twice: 14 distinct configs, each finished once with strictly increasing steps
     runs = sorted(p for p in (out / 'runs').iterdir() if p.is_dir())
-    assert len(runs) == 19 and all((p / 'result.json').exists() for p in runs), [p.name for p in runs]
+    assert len(runs) == 14 and all((p / 'result.json').exists() for p in runs), [p.name for p in runs]
     for p in runs: s = _run_steps(p); assert s == sorted(set(s)), f"{p.name} trained twice: steps {s}"
     res = {f: json.loads((out / f / 'results.json').read_text()) for f in FACTORS}
     skips = {s['setting'] for s in res['skips']['settings']}
@@ -46,7 +46,7 @@ def test_pool_executor_two_cpu_workers(tmp_path, data_root):
     assert all(r_['note'].startswith('STAND-IN') for r_ in rows if r_['experiment'] == 'intra_diversity')
     nb = json.loads((out / 'summary.ipynb').read_text())
     table = ''.join(''.join(o['data']['text/markdown']) for c in nb['cells'] for o in c.get('outputs', []) if 'text/markdown' in o.get('data', {}))
-    assert all(f'| **{f}** (' in table for f in FACTORS) and 'STAND-IN' in table and 'Data: CIFAR-10.' in table
+    assert all(f"| **{f.replace('_', ' ')}** (" in table for f in FACTORS) and 'STAND-IN' in table and 'Data: CIFAR-10.' in table
 
 def test_slurm_executor_with_submitit_local(tmp_path, data_root):
     out = tmp_path / 'study'
@@ -64,6 +64,8 @@ def test_slurm_executor_with_submitit_local(tmp_path, data_root):
     (['--slurm', 'timeout_min', '5'], 'slurm options are for --executor slurm'),
     (['--executor', 'pool', '--devices', 'cuda:99'], "device 'cuda:99'"),
     (['--executor', 'pool', '--devices', 'cpu', '--device', 'cpu'], 'each worker uses its own'),
+    (['--executor', 'pool', '--devices', 'cpu', '--runs-per-device', '0'], 'runs per device must be an integer >= 1, got 0'),
+    (['--executor', 'local', '--runs-per-device', '2'], '--runs-per-device is for the pool executor'),
 ])
 def test_bad_executor_requests(tmp_path, capsys, args, msg):
     from emm_nb.runner import main
@@ -103,3 +105,16 @@ def test_killed_study_leaves_no_worker_behind(tmp_path):
     finally:
         (tmp_path / 'release').write_text('')       # whatever happened, let any worker left end its job
         if p.poll() is None: p.kill()
+
+def test_slurm_job_requeued_at_its_time_limit(tmp_path):
+    "A job signalled before its time limit (submitit's local cluster, as Slurm does) is requeued with the same call: it starts again and finishes."
+    from emm_nb.executors import Requeued, echo_job, slurm_executor
+    ex = slurm_executor(tmp_path / 'jobs', 'local', dict(timeout_min=1, slurm_signal_delay_s=55))   # the signal comes 5 s after the start
+    started, go = tmp_path / 'started', tmp_path / 'go'
+    job = ex.submit(Requeued(), echo_job, dict(name='long', started=str(started), wait_for=str(go)), None)
+    while not (started.exists() and len(started.read_text().split()) >= 2):     # the event: a second start, after the requeue
+        assert not job.done(), f"the job ended without being requeued: {job.result()}"
+        time.sleep(0.2)
+    go.touch()
+    r = job.result()
+    assert r['status'] == 'ok' and r['pid'] == int(started.read_text().split()[1])

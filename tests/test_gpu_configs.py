@@ -416,3 +416,16 @@ def test_notebooks_train_exactly_their_plans(requests, preset, tmp_path):
         for f in EXPERIMENTS:
             planned = {canonical_json(c) for c in planned_configs(study, plan(f, study))}
             assert planned == {canonical_json(c) for c in got[f]}, f"{preset}/{f}: the notebook measures other runs than its plan"
+
+
+def test_paper_bf16_differs_from_paper_only_in_precision(tmp_path):
+    "`paper-bf16` is the paper's protocol with bf16 training: every run config equal but precision and layout, under its own run ids."
+    from emm_nb.study import Study
+    a, b = Study('paper', tmp_path / 'a', progress=False), Study('paper-bf16', tmp_path / 'b', progress=False)
+    for n in (1000, 5000):
+        ca, cb = a.config(n), b.config(n)
+        diff = {k for k in ca['train'] if ca['train'][k] != cb['train'].get(k)}
+        assert diff == {'precision', 'channels_last'} and cb['train']['precision'] == 'bf16', diff
+        assert a.cache.id(ca) != b.cache.id(cb)
+    f = S.get_preset("paper")['label_classes']['full']
+    assert f['epochs'] / f['snapshot_epochs'] == 240, "the 50k unique-label arm evaluates a snapshot every 2.5M images (240 over 12,000 epochs)"

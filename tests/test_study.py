@@ -67,6 +67,8 @@ def test_smoke_study_kill_and_resume(tmp_path, data_root):
     for e, lab in [('resolution', '8x8'), ('conditioning', 'none')]:
         assert [s for s in res[e]['settings'] if s['setting'] == lab][0]['text'] == base['text'], e
     assert base['fit']['runs'] == 4 and [p_['repeats'] for p_ in base['points']] == [2, 2]   # seeds 0, 1 at N = 10, 20
+    page = (out / 'data_size' / 'data_size.ipynb').read_text()        # the runs table labels each run by the arm that measured it
+    assert '<td>seed 1</td><td>10</td><td>1</td>' in page and '<td>fresh seed 2</td><td>20</td><td>2</td>' in page
     # a third call finds everything done
     r = emm_study('--preset', 'smoke', '--out', str(out), *sel)
     assert r.returncode == 0 and r.stdout.count('already done, skipped') == len(EXPERIMENTS)

@@ -66,6 +66,29 @@ def mixed_import_cells(nbs:Path) -> list[str]:
     return out
 
 
+SOURCES = '.sources.json'   # in _proc: the hash of each source as last processed
+
+def source_hashes(nbs:Path) -> dict[str, str]:
+    "SHA-1 of every file under `nbs/` that nbdev's processing copies (not in `.` folders or `_proc`)."
+    import hashlib
+    return {f.relative_to(nbs).as_posix(): hashlib.sha1(f.read_bytes()).hexdigest() for f in sorted(nbs.rglob('*'))
+            if f.is_file() and not any(p[0] == '.' or p in ('_proc', '_docs', '_site') for p in f.relative_to(nbs).parts)}
+
+
+def drop_stale(nbs:Path, proc:Path, hashes:dict[str, str]) -> list[str]:
+    """Delete the processed copies whose source changed since they were processed, so that nbdev processes them again.
+    nbdev's own check compares a source's mtime with the `_proc` folder's, which every build touches when it ends: a
+    notebook saved while a build runs (another session's, say) looks older than the cache and its page stays stale."""
+    try: done = json.loads((proc/SOURCES).read_text())
+    except (OSError, ValueError): done = {}
+    stale = []
+    for rel, h in hashes.items():
+        d = proc/rel
+        if rel.endswith('.py') and not d.exists(): d = d.with_suffix('')
+        if d.exists() and done.get(rel) != h: d.unlink(); stale.append(rel)
+    return stale
+
+
 def process_notebooks(n_workers:int=2) -> Path:
     "Run nbdev's docs processing of `nbs/` into `_proc/` (nbdev_docs' steps before Quarto); return `_proc`."
     from nbdev.config import get_config
@@ -75,7 +98,10 @@ def process_notebooks(n_workers:int=2) -> Path:
     cfg = get_config()
     refresh_quarto_yml()                 # nbs/nbdev.yml from settings.ini; keeps nbs/_quarto.yml (our symlink)
     nbdev.doclinks._build_modidx()       # the index that turns `name` into a link, as nbdev_export writes it
-    try: proc = proc_nbs(cfg.nbs_path, n_workers=n_workers)   # incremental: only notebooks changed since last time
+    proc, nbs = Path(cfg.config_path)/'_proc', Path(cfg.nbs_path)   # where proc_nbs caches
+    hashes = source_hashes(nbs)                  # before processing: a file saved meanwhile is processed again next time
+    if proc.exists(): drop_stale(nbs, proc, hashes)
+    try: proc = proc_nbs(cfg.nbs_path, n_workers=n_workers)   # incremental: only what changed since last time
     except Exception as e:
         msg = str(e).split('\n')[0]
         why = re.findall(r'^(\w+(?:Error|Exception): .*)$', str(e.__cause__), re.M)
@@ -86,8 +112,9 @@ def process_notebooks(n_workers:int=2) -> Path:
         r = f.relative_to(proc)
         if r.parts[0].startswith(('_docs', '_site')): continue
         src = cfg.nbs_path/r
-        if f.is_file() and not (src.exists() or src.with_suffix('.py').exists()): f.unlink()
+        if f.is_file() and f.name != SOURCES and not (src.exists() or src.with_suffix('.py').exists()): f.unlink()
         elif f.is_dir() and not any(f.iterdir()): f.rmdir()
+    (proc/SOURCES).write_text(json.dumps(hashes, indent=0))
     return proc
 
 
@@ -254,11 +281,72 @@ def toc_math(text:str) -> str:
     return text
 
 
+SIG_COMMENT = re.compile(r'(<span class="co">)(.*?)(</span>)', re.S)
+MD_LINK = re.compile(r'\[`([^`<>\]]+)`\]\(((?:https?://|\.{0,2}/)?[^()\s<>"]+)\)')
+
+def signature_links(text:str) -> str:
+    """A parameter's comment in a show_doc signature is code, so the markdown link nbdev makes of a backticked name in it
+    (`[`data_root()`](https://.../data.html#data_root)`) would show as raw text: make it a link."""
+    def co(m):
+        return m.group(1) + MD_LINK.sub(lambda l: f'<a class="sig-link" href="{l.group(2)}">{l.group(1)}</a>', m.group(2)) + m.group(3)
+    return SIG_COMMENT.sub(co, text)
+
+
+SIG_LINK = re.compile(r'<a class="sig-link" href="([^"#]*)#([^"]+)">')
+
+def sig_anchors(pages:dict[Path, str]) -> dict[Path, str]:
+    "A signature link whose anchor names no id on its page (a method without show_doc) goes to the page instead."
+    ids = {p.resolve(): set(re.findall(r'\bid="([^"]+)"', t)) for p, t in pages.items()}
+    def fix(page):
+        def sub(m):
+            target = (page.parent/m.group(1)).resolve() if m.group(1) else page.resolve()
+            return m.group(0) if m.group(2) in ids.get(target, ()) else f'<a class="sig-link" href="{m.group(1) or "#"}">'
+        return sub
+    return {p: SIG_LINK.sub(fix(p), t) for p, t in pages.items()}
+
+
+OUTPUT_PRE = re.compile(r'(<div class="cell-output[^"]*"[^>]*>\s*)<pre>(.*?)</pre>', re.S)
+COLUMNS_GAP = re.compile(r'\S {2,}\S')
+
+def mark_aligned(text:str) -> str:
+    """Text outputs wrap on a narrow page (styles.css); one printed as aligned columns (two or more lines with a run of
+    spaces inside them: a table printed as text) gets the class `aligned`, which keeps its columns and scrolls instead."""
+    def pre(m):
+        lines = html.unescape(re.sub(r'<[^>]+>', '', m.group(2))).splitlines()
+        aligned = sum(bool(COLUMNS_GAP.search(l.strip())) for l in lines) >= 2
+        return m.group(1) + ('<pre class="aligned">' if aligned else '<pre>') + m.group(2) + '</pre>'
+    return OUTPUT_PRE.sub(pre, text)
+
+
+TAG = re.compile(r'(<[^>]*>)')
+RAW_BLOCK = re.compile(r'(<script\b.*?</script>|<style\b.*?</style>|<!--.*?-->)', re.S | re.I)
+VERBATIM = ('pre', 'code', 'math', 'textarea')
+
+def keep_together(text:str) -> str:
+    """Prose and tables never break a line inside "98.4 %" or "N = 50" (a lone "%" or "50" starting a line in a
+    narrow table cell): no-break spaces there, in text outside code, scripts, styles and MathML."""
+    out, depth = [], 0
+    for block in RAW_BLOCK.split(text):
+        if RAW_BLOCK.fullmatch(block): out.append(block); continue
+        for tok in TAG.split(block):
+            if tok.startswith('<'):
+                name = re.match(r'<(/?)([a-zA-Z][a-zA-Z0-9]*)', tok)
+                if name and name.group(2).lower() in VERBATIM and not tok.endswith('/>'):
+                    depth = max(depth + (-1 if name.group(1) else 1), 0)
+            elif depth == 0 and tok.strip():
+                tok = re.sub(r'(\d) %', '\\1&nbsp;%', tok)
+                tok = re.sub(r'\b([NKC]) = (?=[\d&])', '\\1&nbsp;=&nbsp;', tok)
+            out.append(tok)
+    return ''.join(out)
+
+
 def fix_page(text:str, page:Path, out_dir:Path, site_url:str) -> str:
-    "Local KaTeX CSS instead of the CDN (no KaTeX JavaScript: the maths is already HTML); own-site URLs made relative."
+    """Local KaTeX CSS instead of the CDN (no KaTeX JavaScript: the maths is already HTML); own-site URLs made relative;
+    links in signatures, aligned text outputs marked, no line break inside a number and its unit."""
     up = posixpath.relpath('.', page.parent.relative_to(out_dir).as_posix() or '.')
     up = '' if up == '.' else up + '/'
     text = toc_math(text)
+    text = keep_together(mark_aligned(signature_links(text)))
     had = bool(CDN_TAG.search(text))
     text = CDN_TAG.sub('', text)
     if had or 'class="katex' in text:
@@ -306,7 +394,8 @@ def build(out:Path|None=None, n_workers:int=2, strict:bool=False, quiet:bool=Fal
         site_url = str(cfg.doc_host).rstrip('/') + str(cfg.doc_baseurl)
         pages = {p: p.read_text(encoding='utf-8') for p in sorted(tmp.rglob('*.html'))}
         pages, math_errors, n_eq = render_math(pages)
-        for p, t in pages.items(): p.write_text(fix_page(t, p, tmp, site_url), encoding='utf-8')
+        pages = sig_anchors({p: fix_page(t, p, tmp, site_url) for p, t in pages.items()})
+        for p, t in pages.items(): p.write_text(t, encoding='utf-8')
         copy_katex(tmp)
         fix_css(tmp)
         shutil.rmtree(out, ignore_errors=True)

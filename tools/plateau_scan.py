@@ -75,7 +75,7 @@ def main(argv=None):
         runs.append(dict(channels=c, n=n, params=r['params'], img_per_s=r['img_per_s'], train_s=r['train_s'],
                          curve=[dict(epoch=round(s['epoch'], 2), mem=s['mem']) for s in r['curve']], run_id=study.cache.id(cfg)))
     write_json(a.out, dict(about="plateau scan of the cpu study's network: tiny U-Net (EDM preconditioning, batch 64, lr 1e-3, "
-                                 f"{settings} sampler settings), CIFAR-10 8x8 unconditional, training seed 0, "
+                                 f"{_settings_text(settings)}), CIFAR-10 8x8 unconditional, training seed 0, "
                                  f"{EPOCHS:,.0f} epochs for every N (some runs continued further: see each run's curve), "
                                  "256 samples per snapshot, no early stop",
                            made_by="python tools/plateau_scan.py", machine=f"{platform.machine()}, {os.cpu_count()} cores, "
@@ -84,5 +84,9 @@ def main(argv=None):
     print(f"{len(runs)} of {len(cfgs)} runs finished; wrote {a.out}")
 
 def args_workers(a): return a.workers
+
+def _settings_text(s:dict) -> str:
+    "The sampler settings in words (no raw dict on a page)."
+    return f"sampling {s.get('eval_batch', 'all')} samples per call, {'compiled' if s.get('compile') else 'not compiled'}"
 
 if __name__ == '__main__': main()
