@@ -88,7 +88,7 @@ class EMMResult:
     fit: dict|None = None        # `emm_fit` only: the curve (a, b of logit R = a + b ln N), dispersion phi, runs
     def __str__(self):
         t = f"{100*(1-self.eps):g} %"
-        if self.censored == '>=': s = f"EMM >= {self.bracket[0]:g} (censored: every N is at or above {t})"
+        if self.censored == '>=': s = f"EMM ≥ {self.bracket[0]:g} (censored: every N is at or above {t})"
         elif self.censored == '<': s = f"EMM < {self.bracket[1]:g} (censored: every N is below {t})"
         else: s = f"EMM = {self.emm:.4g} (between N = {self.bracket[0]:g} and {self.bracket[1]:g})"
         return s if self.lo is None else s + f", {100*self.conf:g} % interval [{self.lo:.4g}, {self.hi:.4g}]"

@@ -36,10 +36,10 @@ CEILINGS = np.r_[1 - np.geomspace(0.25, 2e-3, 31), 1.]     # the ceiling model's
 
 def profile(x, m, k, # positions (centred log N), counts and trials of every run
             t:float, # the level whose crossing is profiled (0.9)
-            grid, # crossing positions x* to profile
+            grid, # crossing positions `x*` to profile
             ceilings=(1.,), # the ceilings the model allows: (1,) the plain logistic, one c < 1 a fixed ceiling, several: c free
            ) -> dict:
-    "Profile log-likelihood of the crossing x* of t: the best slope (and ceiling c > t) with the curve through (x*, t), at each x* of `grid`."
+    "Profile log-likelihood of the crossing `x*` of `t`: the best slope (and ceiling `c > t`) with the curve through `(x*, t)`, at each `x*` of `grid`."
     m, k = np.asarray(m, float) + 0.5, np.asarray(k, float) + 1.             # half a count each way, as `fit_logistic`: finite at 0 and 100 %
     cs = np.asarray([c for c in np.atleast_1d(ceilings) if c > t + 1e-9], float)
     if len(cs) == 0: raise ValueError(f"no ceiling above the level {t}: {ceilings}")
@@ -59,7 +59,7 @@ def _quantile(conf:float, df:float) -> float:
 
 def profile_interval(x, m, k, t:float, ceilings=(1.,), phi:float=1., df:float=math.inf, conf:float=0.95,
                      span:float=3., points:int=241) -> dict:
-    "The crossing's estimate and profile-likelihood interval in x: {x*: 2 (l_max - l(x*)) <= phi q}, q from F(1, df); ends beyond the data by `span` are infinite."
+    "The crossing's estimate and profile-likelihood interval in `x`: `{x*: 2 (l_max - l(x*)) <= phi q}`, `q` from F(1, df); ends beyond the data by `span` are infinite."
     x = np.asarray(x, float)
     grid = np.linspace(x.min() - span, x.max() + span, points)
     pr = profile(x, m, k, t, grid, ceilings)

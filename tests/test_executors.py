@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from test_study import emm_study
 
-FACTORS = ('intra_diversity', 'width', 'skips', 'ema')   # the other knob pages run in tests/test_any_data.py (MNIST), the headline ones in test_study.py
+FACTORS = ('intra_diversity', 'width', 'skips')   # the headline pages run in test_study.py, the other knob pages in test_any_data.py, EMA under Slurm below
 
 def _run_steps(run):
     "Training steps logged in a run folder, in order (a run trained twice would log its steps twice)."
@@ -12,6 +12,9 @@ def _run_steps(run):
 
 def test_pool_executor_two_cpu_workers(tmp_path, data_root):
     out = tmp_path / 'study'
+    from emm_nb.runner import plan_runs
+    n = len(plan_runs('smoke', list(FACTORS), {}, tmp_path / 'plan'))         # the distinct runs these pages ask for
+    assert n >= 8
     r = emm_study('--preset', 'smoke', '--out', str(out), '--factors', ','.join(FACTORS), '--executor', 'pool', '--devices', 'cpu', '--runs-per-device', '2')
     assert r.returncode == 0, r.stdout + r.stderr
     assert 'on 2 worker(s) (cpu, cpu)' in r.stdout
@@ -19,8 +22,8 @@ def test_pool_executor_two_cpu_workers(tmp_path, data_root):
     assert st['executor'] == 'pool' and all(st['status'][f] == 'ok' for f in (*FACTORS, 'summary')), st['status']
     assert {st['where'][f]['device'] for f in FACTORS} == {'cpu'}
     assert len({st['where'][f]['pid'] for f in FACTORS}) == 2                  # both workers rendered notebooks
-    assert st['runs'] == dict(trained=14, reused=0, failed=0) and r.stdout.count('[run ') == 14   # the runs first, each once (the baseline's seeds too: tests borrow their dispersion)
-    assert 'runs: 14 trained, 0 reused from the cache, 0 failed' in r.stdout
+    assert st['runs'] == dict(trained=n, reused=0, failed=0) and r.stdout.count('[run ') == n   # the runs first, each once (the baseline's seeds too: tests borrow their dispersion)
+    assert f'runs: {n} trained, 0 reused from the cache, 0 failed' in r.stdout
     for f in FACTORS:                                                           # every notebook ran once, into its folder, with its figure
         nb = json.loads((out / f / f'{f}.ipynb').read_text())
         assert any('image/png' in o.get('data', {}) for c in nb['cells'] for o in c.get('outputs', [])), f"{f}: no figure on the page"
@@ -30,9 +33,9 @@ def test_pool_executor_two_cpu_workers(tmp_path, data_root):
         assert d['agrees'] is None or isinstance(d['agrees'], bool)
         for s in d['settings']:
             assert s['emm'] is None and s['n'] == 20 and 0 <= s['ratio_lo'] <= s['ratio'] <= s['ratio_hi'] <= 1 and s['text'].startswith('R_mem')
-    # runs shared, never trained twice: 14 distinct configs, each finished once with strictly increasing steps
+    # runs shared, never trained twice: n distinct configs, each finished once with strictly increasing steps
     runs = sorted(p for p in (out / 'runs').iterdir() if p.is_dir())
-    assert len(runs) == 14 and all((p / 'result.json').exists() for p in runs), [p.name for p in runs]
+    assert len(runs) == n and all((p / 'result.json').exists() for p in runs), [p.name for p in runs]
     for p in runs: s = _run_steps(p); assert s == sorted(set(s)), f"{p.name} trained twice: steps {s}"
     res = {f: json.loads((out / f / 'results.json').read_text()) for f in FACTORS}
     skips = {s['setting'] for s in res['skips']['settings']}
@@ -40,7 +43,7 @@ def test_pool_executor_two_cpu_workers(tmp_path, data_root):
     assert res['skips']['modes'] == ['zero', 'remove'] and all(s.get('verdict') for s in res['skips']['settings'] if s['setting'] != 'all skips')
     intra = res['intra_diversity']
     assert intra['second_source']['standin'] and intra['note'].startswith('STAND-IN') and intra['agrees'] is None
-    assert {s['setting'] for s in intra['settings']} == {'alpha=0', 'alpha=1'}
+    assert {s['setting'] for s in intra['settings']} == {'α = 0', 'α = 1'}
     rows = json.loads((out / 'summary.json').read_text())
     assert {r_['experiment'] for r_ in rows} == set(FACTORS)
     assert all(r_['note'].startswith('STAND-IN') for r_ in rows if r_['experiment'] == 'intra_diversity')

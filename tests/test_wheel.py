@@ -1,6 +1,6 @@
 """The installable study: a wheel built from this checkout, installed into a fresh venv, ships every experiment's notebook
-and runs a smoke study from any folder (data size, with its plateau-scan data, and the gap: the other notebooks run from
-the checkout in the other tests)."""
+and runs a smoke study from any folder (data size, with its plateau-scan data: the other notebooks run from the checkout
+in the other tests)."""
 import json, os, subprocess, sys, sysconfig
 from pathlib import Path
 
@@ -28,7 +28,7 @@ def test_wheel_runs_the_smoke_study_from_any_folder(tmp_path, data_root):
     nbs = site / 'emm_nb' / 'notebooks'
     assert all((nbs / 'experiments' / f / f'{f}.ipynb').exists() for f in EXPERIMENTS), sorted(p.name for p in nbs.rglob('*.ipynb'))
     assert (nbs / 'experiments' / 'data_size' / 'plateau_scan.json').exists() and (nbs / 'results' / 'summary.ipynb').exists()
-    r = run([venv / 'bin' / 'emm_study', '--preset', 'smoke', '--out', 'out', '--factors', 'data_size,gap'], cwd=elsewhere, env=env)
+    r = run([venv / 'bin' / 'emm_study', '--preset', 'smoke', '--out', 'out', '--factors', 'data_size'], cwd=elsewhere, env=env)
     st = json.loads((elsewhere / 'out' / 'status.json').read_text())
-    assert st['status'] == {'data_size': 'ok', 'gap': 'ok', 'summary': 'ok'}, st['status']
+    assert st['status'] == {'data_size': 'ok', 'summary': 'ok'}, st['status']
     assert (elsewhere / 'out' / 'summary.csv').exists() and 'summary rows' in r.stdout
