@@ -19,7 +19,7 @@ from .sampling import heun_sample, sample_latents, to_uint8
 from .training import load_denoiser
 
 # %% auto #0
-__all__ = ['SIGMA_MID', 'KG_R2', 'MACHINES', 'run_folder', 'derived', 'run_gap', 'gap_at', 'els_compare', 'els_stats', 'run_els',
+__all__ = ['SIGMA_MID', 'MACHINES', 'run_folder', 'derived', 'run_gap', 'gap_at', 'els_compare', 'els_stats', 'run_els',
            'gap_finding', 'gap_page', 'els_finding', 'els_page']
 
 # %% ../nbs/09e_beyond.ipynb #be000007
@@ -121,30 +121,30 @@ def _separated(a:list, b:list, factor:float=1.5) -> list:
     return [x['sigma'] for x, y in zip(a, b) if x['lo'] > y['hi'] and x['gap'] >= factor * y['gap']]
 
 # %% ../nbs/09e_beyond.ipynb #be000017
+def _span(vals, f) -> str:
+    "A range of values in words: one value, or 'lo to hi'."
+    lo, hi = min(vals), max(vals)
+    return f(lo) if f(lo) == f(hi) else f"{f(lo)} to {f(hi)}"
+
 def gap_finding(curves:dict, mem:dict, base:list, masks:dict) -> str:
-    "The gap page's finding: high noise in relative and absolute terms, the middle level on training and held-out images, and each skip mask against its full network."
+    "The gap page's finding, short enough to leave the figure on the first screen: the middle noise level on training and held-out images, high noise in relative and absolute terms, and each skip mask against its full network (every value per N is in the page's table)."
     high = [x for c in curves.values() for k in ('train', 'held') for x in c[k] if x['sigma'] >= 3]
-    rng = lambda key, f: f"{f(min(x[key] for x in high))} to {f(max(x[key] for x in high))}"
-    nn = {lab: c['train'][0]['nn'] for lab, c in curves.items()}
     mid = {lab: gap_at(c['train'], SIGMA_MID) for lab, c in curves.items()}
     held = {lab: gap_at(c['held'], SIGMA_MID) for lab, c in curves.items()}
     s = mid[base[0]]['sigma']
-    text = (f"At $\\sigma \\ge 3$ the relative gap is small ({rng('gap', _pct)}), but it is an RMS error of {rng('rmse', lambda v: f'{v:.1f}')} "
-            f"pixel levels, {rng('rel_nn', lambda v: f'{v:.2f}')} of the training images' median nearest-neighbour distance "
-            f"({', '.join(f'{v:.0f}' for v in nn.values())} levels), and the network's output is nearest the optimum's training image for "
-            f"{rng('same', _pct)} of the noised inputs: at high noise a small relative gap is not the optimum. At $\\sigma = {s:.3g}$, on training "
-            "images: " + '; '.join(f"{l} ({100 * mem[l]:.0f} % memorized) gap {_pct(mid[l]['gap'])}, RMS {mid[l]['rmse']:.1f} levels "
-                                   f"({mid[l]['rel_nn']:.2f} NN), same image {_pct(mid[l]['same'])}" for l in base)
-            + "; on held-out images: " + '; '.join(f"{l} gap {_pct(held[l]['gap'])}, same image {_pct(held[l]['same'])}" for l in base)
-            + ". One training run per setting. Under a budget in epochs (the `cpu`, `gpu` and `paper` presets) every run trained the same "
-              "epochs, so the N are compared at matched epochs; under a budget in images seen they differ in epochs too. ")
+    text = (f"At $\\sigma = {s:.3g}$, on training images, the relative gap to the closed-form optimum is "
+            f"{' / '.join(_pct(mid[l]['gap']) for l in base)} at N = {' / '.join(l.removeprefix('N = ') for l in base)} "
+            f"(RMS {_span([mid[l]['rmse'] for l in base], lambda v: f'{v:.1f}')} pixel levels), and the network's output is nearest the "
+            f"optimum's training image for {_span([mid[l]['same'] for l in base], _pct)} of the inputs; on held-out images the gap is "
+            f"{_span([held[l]['gap'] for l in base], _pct)}. At $\\sigma \\ge 3$ the relative gap is at most {_pct(max(x['gap'] for x in high))}, "
+            f"but that is {_span([x['rmse'] for x in high], lambda v: f'{v:.0f}')} pixel levels RMS and the same image for only "
+            f"{_span([x['same'] for x in high], _pct)} of the inputs: there a small relative gap is not the optimum. ")
     for lab, full in masks.items():
-        a, b = curves[lab]['train'], curves[full]['train']
-        sep = _separated(a, b)
-        text += (f"{lab}: {_pct(mid[lab]['gap'])} against {_pct(mid[full]['gap'])} for all skips ({100 * mem[lab]:.0f} % vs "
-                 f"{100 * mem[full]:.0f} % memorized)" + (f"; at least 1.5 times the full network's gap, intervals apart, at $\\sigma$ = "
-                                                          f"{', '.join(f'{v:.2g}' for v in sep)}. " if sep else "; nowhere 1.5 times it with intervals apart. "))
-    return text
+        sep = _separated(curves[lab]['train'], curves[full]['train'])
+        text += (f"{lab} ({100 * mem[lab]:.0f} % memorized): {_pct(mid[lab]['gap'])} against {_pct(mid[full]['gap'])} with all skips"
+                 + (f", at least 1.5 times it with intervals apart at {len(sep)} noise level{'s' * (len(sep) > 1)}. " if sep
+                    else "; nowhere 1.5 times it with intervals apart. "))
+    return text + "One training run per setting."
 
 # %% ../nbs/09e_beyond.ipynb #be000018
 def gap_page(exp, # the gap experiment (`emm_nb.experiments.Experiment`)
@@ -175,10 +175,6 @@ def gap_page(exp, # the gap experiment (`emm_nb.experiments.Experiment`)
     return table
 
 # %% ../nbs/09e_beyond.ipynb #be000020
-KG_R2 = ("Kamb & Ganguli (ICML 2025) report about 0.94-0.95 for convolution-only networks and about 0.77 with self-attention, on whole "
-         "data sets where the networks generalize (their figures label it r²; their evaluation code takes, per image, the Pearson r between "
-         "the machine's and the network's samples from the same seed, then the median)")
-
 def _wilson_bars(ax, ns, vals, k, label, fmt='o-'):
     v = np.asarray(vals, float); lo, hi = wilson(v, [k] * len(v))
     ax.errorbar(ns, 100 * v, yerr=100 * np.clip([v - lo, hi - v], 0, None), fmt=fmt, ms=4, capsize=3, label=label)
@@ -219,18 +215,16 @@ def _els_r_figure(stats:dict, one:dict, base:list, k:int):
 
 # %% ../nbs/09e_beyond.ipynb #be000021
 def els_finding(stats:dict, res:dict, one:dict, base:list) -> str:
-    "The ELS page's finding: median r of each machine against the network with its interval, the same-image shares, and memorization against N."
-    rs = lambda m: '; '.join(f"{l} {stats[l][m]['r'][0]:.2f} [{stats[l][m]['r'][1]:.2f}, {stats[l][m]['r'][2]:.2f}]" for l in stats)
+    "The ELS page's finding, short enough to leave the figure on the first screen: each machine's median r against the network over N, the same-image shares, and what is not like for like (every value per N is in the page's table)."
     r0 = next(iter(res.values()))
-    return (f"Kamb & Ganguli's statistic, the median over {r0['k']} seeds of the Pearson r between a machine's sample and the network's from the "
-            f"same seed (95 % bootstrap interval; machines with the '{r0['boundary']}' border rule, patch sizes calibrated by {r0['criterion']}): "
-            f"ELS {rs('els')}; LS {rs('ls')}; the optimum {rs('opt')}. {KG_R2}; our networks are U-Nets trained on tens of images, "
-            "most of which they memorize, so the two are not like for like (the ELS regime page has a comparison in their regime). "
-            "Seeds whose machine sample has the network sample's nearest training image: " + '; '.join(
-                f"{l}: ELS {100 * stats[l]['els']['same']:.0f} %, LS {100 * stats[l]['ls']['same']:.0f} %, optimum {100 * stats[l]['opt']['same']:.0f} %"
-                for l in stats) + ". Memorization against N (" + '; '.join(
-                f"{l}: network {100 * one[l]['ratio']:.0f} %, optimum {100 * res[l]['mem']['opt']:.0f} %, ELS {100 * res[l]['mem']['els']:.0f} %, "
-                f"LS {100 * res[l]['mem']['ls']:.0f} %" for l in base) + ").")
+    rs = lambda m: _span([stats[l][m]['r'][0] for l in stats], lambda v: f'{v:.2f}')
+    same = lambda m: _span([stats[l][m]['same'] for l in stats], lambda v: f'{100 * v:.0f} %')
+    return (f"The median over {r0['k']} seeds of the Pearson r between a machine's sample and the network's from the same seed is "
+            f"{rs('els')} for the ELS machine, {rs('ls')} for the LS machine and {rs('opt')} for the optimum, over N = "
+            f"{', '.join(l.removeprefix('N = ') for l in stats)}; the machine's sample has the network sample's nearest training image for "
+            f"{same('els')} of seeds (ELS), {same('ls')} (LS), {same('opt')} (optimum). The networks here memorize most of their tens of "
+            "images, so this is not Kamb & Ganguli's regime (whole data sets, networks that generalize): the ELS regime page compares in theirs. "
+            "Their figures label the statistic r²; their evaluation code takes the median Pearson r, as here.")
 
 def els_page(exp, runs:dict, # the ELS experiment and its measure()
              calibration:int|None=None, samples:int|None=None, # calibration and test seeds (None: the preset's)

@@ -119,7 +119,7 @@ def intra_diversity(study:Study, ns=None, alphas=None, cls=None, second=None) ->
     "A fraction alpha of one class's images taken from a second source."
     g = study.preset['intra_diversity']
     c, spec = g['cls'] if cls is None else int(cls), second_source_spec(second)
-    return [Arm(f'alpha={a:g}', a, dict(mix_alpha=a, mix_class=c, mix_second=spec), tuple(ns or g['ns']), ref=a == 0, expect=None if a == 0 else -1)
+    return [Arm(f'α = {a:g}', a, dict(mix_alpha=a, mix_class=c, mix_second=spec), tuple(ns or g['ns']), ref=a == 0, expect=None if a == 0 else -1)
             for a in sorted(float(a) for a in (alphas or g['values']))]
 
 # %% ../nbs/09c_experiments.ipynb #c0000012
@@ -131,11 +131,11 @@ KNOBS = {   # factor -> page parameter of the values, setting of a value, label 
                   xlabel='residual blocks per level', base=lambda st: _net_kw(st, 'num_blocks')),
     'batch': dict(param='batches', setting=lambda st, b: dict(batch=b, lr=st.base.lr * b / st.base.batch),   # lr/batch fixed
                   label=lambda st, b: f'batch {b}', xlabel='batch (lr scaled with it)', base=lambda st: st.base.batch),
-    'weight_decay': dict(param='weight_decays', setting=lambda st, w: dict(weight_decay=float(w)), label=lambda st, w: f'{float(w):g}',
+    'weight_decay': dict(param='weight_decays', setting=lambda st, w: dict(weight_decay=float(w)), label=lambda st, w: f'λ = {float(w):g}',
                          xlabel='weight decay (coupled L2)', base=lambda st: st.base.weight_decay),
     'ema': dict(param='ema_decays', setting=lambda st, d: dict(ema_decay=d), xlabel='EMA decay per step (schedule: the preset, after its ramp)',
                 base=lambda st: st.base.ema_decay,
-                label=lambda st, d: f'schedule ({final_ema_decay(st.base):.4g})' if d is None else f'{d:g}',
+                label=lambda st, d: f'schedule ({final_ema_decay(st.base):.4g})' if d is None else f'decay {d:g}',
                 order=lambda st, d: -final_ema_decay(st.base) if d is None else -d),   # from the longest average to none
 }
 
@@ -256,12 +256,12 @@ class Experiment:
 
     def save(self, rows:list, text:str='', agrees='auto', # 'auto': from the settings' verdicts (`agrees_from`); or the page's own (None where the test cannot speak, e.g. a stand-in)
              **extra) -> str:
-        "Compose the finding (what produced the numbers, each setting's EMM, the verdicts, then the page's `text`) and write results.json."
+        "Compose the finding, result first (each setting's EMM, the verdicts, the page's `text`, the paper's direction, then what produced the numbers) and write results.json."
         if agrees == 'auto': agrees = agrees_from(rows)
         e = emm_sentence(rows)
         d = DIRECTION.get(self.factor)
         paper = d and (f"{d[0].upper()}{d[1:]}." if d.startswith('beyond the paper') else f"The paper: {d}.")
-        self.finding = ' '.join(s.strip() for s in (f"With the {setup_sentence(self.study)}.", e, verdict_sentence(rows), text, paper) if s and s.strip())
+        self.finding = ' '.join(s.strip() for s in (e, verdict_sentence(rows), text, paper, f"Runs: the {setup_sentence(self.study)}.") if s and s.strip())
         save_results(self.out, self.factor, self.preset, rows, self.finding, dict(agrees=agrees, wall_s=self.wall, data=self.data, **extra))
         return self.finding
 

@@ -13,8 +13,8 @@ from .inference import compare, holm, verdict
 from .presets import DIRECTION
 
 # %% auto #0
-__all__ = ['ELASTIC', 'plot_memorization', 'emm_text', 'levelling', 'onset_epochs', 'emm_row', 'ratio_row', 'note_row',
-           'save_results', 'load_plateau_scan', 'plot_plateau_scan', 'plateau_scan_table', 'scan_crossings',
+__all__ = ['ELASTIC', 'plot_memorization', 'log_ticks', 'emm_text', 'levelling', 'onset_epochs', 'emm_row', 'ratio_row',
+           'note_row', 'save_results', 'load_plateau_scan', 'plot_plateau_scan', 'plateau_scan_table', 'scan_crossings',
            'scan_crossings_table', 'elasticity', 'budget_check', 'factor_rows', 'mean_ratio', 'plot_factor',
            'summarise', 'load_results', 'agreement', 'measured', 'setting_text', 'onset_text', 'verdicts',
            'summary_table', 'plot_forest', 'brief_table', 'emm_sentence', 'setup_sentence', 'page_verdicts',
@@ -34,7 +34,8 @@ def plot_memorization(curves:dict, # {label: EMMResult}
                [100 * max(0., p['hi'] - p['ratio']) if p['hi'] is not None else 0 for p in res.points]]   # rounding at 0 / 1
         ax.errorbar(ns, rs, yerr=err, fmt='o' if res.fit else 'o-', c=c, ms=4, capsize=2, label=f"{lab}: {emm_text(res)}")
         if res.fit:                                      # the fitted curve the EMM is read from
-            f = np.geomspace(min(ns), max(ns), 50); ax.plot(f, 100 / (1 + np.exp(-(res.fit['a'] + res.fit['b'] * np.log(f)))), '-', c=c, lw=1)
+            f = np.geomspace(min(ns), max(ns), 50)       # with its ceiling c where the fit has one (1 for the plain curve)
+            ax.plot(f, 100 * res.fit.get('c', 1.) / (1 + np.exp(-(res.fit['a'] + res.fit['b'] * np.log(f)))), '-', c=c, lw=1)
         if res.emm is not None:
             ax.axvline(res.emm, c=c, ls=':', lw=1)
             if res.lo is not None and math.isfinite(res.hi or math.inf) and res.lo > 0: ax.axvspan(res.lo, res.hi, color=c, alpha=0.08)
@@ -42,12 +43,21 @@ def plot_memorization(curves:dict, # {label: EMMResult}
             pn = sorted(paper[lab]); ax.plot(pn, [100 * paper[lab][n] for n in pn], 's--', c=c, ms=3, alpha=0.6, label=f'{lab} (paper)')
     ax.axhline(100 * (1 - eps), c='gray', ls='--', lw=1)
     ax.set_xscale('log'); ax.set_xlabel('training-set size N'); ax.set_ylabel('memorization ratio (%)'); ax.set_ylim(-3, 103)
-    ax.legend(fontsize=7); ax.set_title(title, fontsize=9)
+    log_ticks(ax); ax.legend(fontsize=7); ax.set_title(title, fontsize=9)
     return ax
 
+def log_ticks(ax, axis:str='x'):
+    "Round numbers (1, 2, 3, 5 times a power of ten) as the labels of a log axis, instead of matplotlib's minor labels, which run into each other."
+    import matplotlib.pyplot as plt
+    a = getattr(ax, f'{axis}axis'); lo, hi = getattr(ax, f'get_{axis}lim')()
+    ticks = [m * 10 ** e for e in range(-1, 7) for m in (1, 2, 3, 5) if lo <= m * 10 ** e <= hi]
+    if len(ticks) > 8: ticks = [t for t in ticks if str(t).lstrip('0.')[0] in '15']   # wide ranges: 1 and 5 only
+    a.set_minor_formatter(plt.NullFormatter())
+    a.set_ticks(ticks); a.set_ticklabels([f'{t:,g}' for t in ticks])
+
 def emm_text(res:EMMResult) -> str:
-    "EMM as short text: '113 [95, 140] (N 80-160)', '>= 640', '< 10', or '20 [< 20, 22]' where the interval leaves the grid."
-    if res.censored == '>=': return f">= {res.bracket[0]:g}"
+    "EMM as short text: '113 [95, 140] (N 80-160)', '≥ 640', '< 10', or '20 [< 20, 22]' where the interval leaves the grid."
+    if res.censored == '>=': return f"≥ {res.bracket[0]:g}"
     if res.censored == '<': return f"< {res.bracket[1]:g}"
     grid = f" (N {res.bracket[0]:g}-{res.bracket[1]:g})" if res.interval == 'fit' else ''   # what the grid alone says
     if res.lo is None: return f"{res.emm:.0f}{grid}"
@@ -296,9 +306,9 @@ def setting_text(x:dict) -> str:
     return x['text']
 
 def onset_text(x:dict) -> str:
-    "Epochs each N of a setting took to first reach 90 % (median over its runs; '-' where none did), for the table's own column."
+    "Epochs each N of a setting took to first reach 90 % (median over its runs; '-' where none did), one N per line of the table's own narrow column."
     on = x.get('onset_epochs') or {}                 # tau_mem / N: how fast each N of the setting reaches 90 %
-    return ' · '.join(f"{n}: {v:,.0f}" if v else f"{n}: -" for n, v in sorted(on.items(), key=lambda kv: float(kv[0])))
+    return '<br>'.join(f"{n}: {v:,.0f}" if v else f"{n}: -" for n, v in sorted(on.items(), key=lambda kv: float(kv[0])))
 
 def verdicts(res:dict, # from `load_results`: every experiment's rows
              alpha:float=0.05) -> dict:
@@ -378,9 +388,7 @@ def plot_forest(res:dict, # from `load_results`, with verdicts (`verdicts`)
                                          arrowprops=dict(arrowstyle='->', color='k', lw=1))
     a.set_yticks(range(h)); a.set_yticklabels([f"{n.replace('_', ' ')}: {s['setting']}" for n, s in rows], fontsize=10)
     a.set_ylim(h - 0.5, -0.5); a.set_xscale('log'); a.set_xlabel('EMM: N at 90 % memorization, 95 % interval (log)')
-    a.xaxis.set_minor_formatter(plt.NullFormatter())     # the log axis' minor labels ran into each other: round N instead
-    x0, x1 = a.get_xlim(); ticks = [v for v in (10, 20, 30, 50, 100, 200, 300, 500, 1000, 2000, 5000, 10000, 20000, 50000) if x0 <= v <= x1]
-    a.set_xticks(ticks); a.set_xticklabels([f'{v:,}' for v in ticks])
+    log_ticks(a)                                         # round N as labels
     a.grid(axis='x', alpha=0.3)
     for ax in (a, b): ax.tick_params(axis='x', labelsize=9)
     b.axvline(0, c='k', lw=0.8); b.grid(axis='x', alpha=0.3)
@@ -417,11 +425,11 @@ def emm_sentence(rows:list) -> str:
         q and "Memorization ratio [Wilson 95 %]: " + '; '.join(f"{r['setting']} {setting_text(r)} at N = {r['n']}" for r in q) + '.') if s)
 
 def setup_sentence(study) -> str:
-    "What produced a page's numbers: the preset, its budget and the training seeds."
+    "What produced a page's numbers, in one short clause (the page's details and the summary state the budget in full): the preset, its budget per run and the training seeds."
     from emm_nb.presets import budget_text
     p, s = study.preset, study.preset['seeds']
     more = s['seeds'][1:]
-    return (f"`{p['name']}` preset, {budget_text(p['duration'])}; training seed 0 for every setting, the baseline also with "
+    return (f"`{p['name']}` preset, {budget_text(p['duration']).split(' (')[0]}; training seed 0, the baseline also "
             f"seed{'s' * (len(more) > 1)} {', '.join(map(str, more))} at N = {'/'.join(map(str, s['ns']))}")
 
 _WORDS = {'agrees': "agrees with the paper's direction", 'opposite': "opposite to the paper's direction",
