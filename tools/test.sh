@@ -10,4 +10,6 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 out=$(nbdev_test --n_workers 2 --timing 2>&1) || { echo "$out"; exit 1; }
 echo "$out"
 if echo "$out" | grep -q "No files were eligible"; then echo "nbdev_test ran no notebook" >&2; exit 1; fi
-python -m pytest -q tests "$@"
+# pytest on two workers (pytest-xdist), one test file per worker (module fixtures such as the docs build run once):
+# about 40 % less wall time on 2 cores than one process; EMM_TEST_WORKERS=0 runs in this process
+python -m pytest -q -n "${EMM_TEST_WORKERS:-2}" --dist loadfile tests "$@"
