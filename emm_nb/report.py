@@ -8,8 +8,8 @@ import csv, html, math
 from pathlib import Path
 import numpy as np
 from .cache import write_json, read_json, atomic_write
-from .emm import onset, wilson, emm_at_budget, EMMResult
-from .inference import compare, holm, verdict
+from .emm import onset, wilson, emm_at_budget, emm_from_sweep, EMMResult
+from .inference import compare, holm, verdict, curve
 from .presets import DIRECTION
 
 # %% auto #0
@@ -35,7 +35,7 @@ def plot_memorization(curves:dict, # {label: EMMResult}
         ax.errorbar(ns, rs, yerr=err, fmt='o' if res.fit else 'o-', c=c, ms=4, capsize=2, label=f"{lab}: {emm_text(res)}")
         if res.fit:                                      # the fitted curve the EMM is read from
             f = np.geomspace(min(ns), max(ns), 50)       # with its ceiling c where the fit has one (1 for the plain curve)
-            ax.plot(f, 100 * res.fit.get('c', 1.) / (1 + np.exp(-(res.fit['a'] + res.fit['b'] * np.log(f)))), '-', c=c, lw=1)
+            ax.plot(f, 100 * curve(f, res.fit['a'], res.fit['b'], res.fit.get('c', 1.)), '-', c=c, lw=1)
         if res.emm is not None:
             ax.axvline(res.emm, c=c, ls=':', lw=1)
             if res.lo is not None and math.isfinite(res.hi or math.inf) and res.lo > 0: ax.axvspan(res.lo, res.hi, color=c, alpha=0.08)
@@ -174,12 +174,9 @@ def scan_crossings(scan:dict, # `load_plateau_scan`'s results
     out = []
     for t in ts:
         have = [(r['n'], best(r, t)) for r in runs if r['curve'][-1]['epoch'] >= t * 0.97]
-        n, censored = None, None
-        if all(m >= 1 - eps for _, m in have): n, censored = have[-1][0], '>='
-        elif have[0][1] < 1 - eps: n, censored = have[0][0], '<'
-        else:
-            for (n0, m0), (n1, m1) in zip(have, have[1:]):
-                if m0 >= 1 - eps > m1: n = math.exp(math.log(n0) + (m0 - (1 - eps)) / (m0 - m1) * math.log(n1 / n0)); break
+        r = emm_from_sweep([n for n, _ in have], [m for _, m in have], eps, interval='none')   # interpolated in log N, or censored
+        censored = r.censored or None
+        n = r.emm if not censored else r.bracket[0] if censored == '>=' else r.bracket[1]
         e, half = None, min((o for o in out if o['n'] and not o['censored'] and t / o['epoch'] >= 1.5), key=lambda o: abs(math.log(2 * o['epoch'] / t)), default=None)
         if n and not censored and half: e = math.log(n / half['n']) / math.log(t / half['epoch'])
         out.append(dict(epoch=round(t), n=n, censored=censored, elasticity=e, since=half and half['epoch'], ns=[k for k, _ in have]))
