@@ -291,9 +291,9 @@ def test_experiments_in_the_papers_order(site):
 # ---------------------------------------------------------------- what the renderer adds for narrow pages
 
 def test_renderer_page_fixes():
-    "build_docs.py's page fixes (no site build): signature links, aligned text outputs, no break inside '98.4 %'."
+    "build_docs.py's page fixes (no site build): signature links, aligned text outputs, wide figures, no break inside '98.4 %'."
     sys.path.insert(0, str(ROOT/'tools'))
-    from build_docs import signature_links, sig_anchors, mark_aligned, keep_together
+    from build_docs import signature_links, sig_anchors, mark_aligned, keep_together, mark_wide_figures
     sig = '<span class="co"># default [`data_root()`](https://emm-nb.github.io/emm_nb/data.html#data_root)</span>'
     assert signature_links(sig) == ('<span class="co"># default <a class="sig-link" '
                                     'href="https://emm-nb.github.io/emm_nb/data.html#data_root">data_root()</a></span>')
@@ -303,6 +303,16 @@ def test_renderer_page_fixes():
     out = '<div class="cell-output cell-output-stdout">\n<pre><code>{}</code></pre>\n</div>'
     assert '<pre class="aligned">' in mark_aligned(out.format('n    ratio\n50   0.99\n100  0.93'))   # columns: scroll
     assert '<pre>' in mark_aligned(out.format('EMM = 137 (between N = 100 and 200), 95 % interval [123, 154]'))   # prose: wraps
+    import base64, struct, zlib
+    def figure(w, h):   # a real (blank) PNG of w x h pixels, as a notebook's output embeds it
+        chunk = lambda kind, data: struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+        png = (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 0, 0, 0, 0))
+               + chunk(b'IDAT', zlib.compress(b'\x00' * (w + 1) * h)) + chunk(b'IEND', b''))
+        return '<div class="cell-output cell-output-display">\n<img src="data:image/png;base64,' + base64.b64encode(png).decode() + '" class="img-fluid">'
+    two = mark_wide_figures(figure(800, 200))   # 800 px, two panels side by side: 0.7 of it on a phone, scrolling in its box
+    assert 'class="cell-output cell-output-display wide-figure" style="--fig-w: 560px"' in two and two.endswith('class="img-fluid">')
+    assert mark_wide_figures(figure(500, 200)) == figure(500, 200)                     # 500 px: legible in a phone's column
+    assert '--fig-w: 1000px' in mark_wide_figures(figure(1600, 150))                 # a strip of samples: at most 1,000 px
     page = '<p>at 98.4 % and N = 50</p><pre><code>x = 5 %</code></pre><script>if (a < b) s = "5 %"</script><td>9 %</td>'
     assert keep_together(page) == ('<p>at 98.4&nbsp;% and N&nbsp;=&nbsp;50</p><pre><code>x = 5 %</code></pre>'
                                    '<script>if (a < b) s = "5 %"</script><td>9&nbsp;%</td>')

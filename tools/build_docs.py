@@ -16,7 +16,7 @@ Three steps, each pinned (settings.ini pins nbdev and smalldocs, tools/package.j
 Never calls Quarto, sudo or pip. Needs `node` and KaTeX: `npm ci --prefix tools` installs it (git-ignored).
 """
 from __future__ import annotations
-import argparse, html, json, os, posixpath, re, shutil, subprocess, sys, time
+import argparse, base64, html, json, os, posixpath, re, shutil, struct, subprocess, sys, time
 from pathlib import Path, PurePosixPath
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -318,6 +318,21 @@ def mark_aligned(text:str) -> str:
     return OUTPUT_PRE.sub(pre, text)
 
 
+OUTPUT_IMG = re.compile(r'<div class="cell-output cell-output-display">(\s*<img src="data:image/png;base64,([A-Za-z0-9+/=]{32}))')
+
+def mark_wide_figures(text:str) -> str:
+    """A figure wider than a phone's column can show at a legible scale (a PNG over 520 px wide: matplotlib's 100 dpi
+    puts its 10-point labels at about 14 px) gets the class `wide-figure` and a width of 0.7 of its own (at most 1,000 px):
+    on a phone it keeps that width and scrolls sideways in its own box (styles.css), instead of shrinking its axis labels
+    to a few pixels; on a wider screen nothing changes."""
+    def div(m):
+        head = base64.b64decode(m.group(2)[:32])
+        w = struct.unpack('>I', head[16:20])[0] if head[12:16] == b'IHDR' else 0
+        if w <= 520: return m.group(0)
+        return f'<div class="cell-output cell-output-display wide-figure" style="--fig-w: {min(round(.7 * w), 1000)}px">' + m.group(1)
+    return OUTPUT_IMG.sub(div, text)
+
+
 TAG = re.compile(r'(<[^>]*>)')
 RAW_BLOCK = re.compile(r'(<script\b.*?</script>|<style\b.*?</style>|<!--.*?-->)', re.S | re.I)
 VERBATIM = ('pre', 'code', 'math', 'textarea')
@@ -342,11 +357,11 @@ def keep_together(text:str) -> str:
 
 def fix_page(text:str, page:Path, out_dir:Path, site_url:str) -> str:
     """Local KaTeX CSS instead of the CDN (no KaTeX JavaScript: the maths is already HTML); own-site URLs made relative;
-    links in signatures, aligned text outputs marked, no line break inside a number and its unit."""
+    links in signatures, aligned text outputs and wide figures marked, no line break inside a number and its unit."""
     up = posixpath.relpath('.', page.parent.relative_to(out_dir).as_posix() or '.')
     up = '' if up == '.' else up + '/'
     text = toc_math(text)
-    text = keep_together(mark_aligned(signature_links(text)))
+    text = keep_together(mark_wide_figures(mark_aligned(signature_links(text))))
     had = bool(CDN_TAG.search(text))
     text = CDN_TAG.sub('', text)
     if had or 'class="katex' in text:
