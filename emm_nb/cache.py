@@ -10,7 +10,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['CHECKSUM', 'RESULT_KEYS', 'CacheError', 'DamagedFile', 'canonical_json', 'run_id', 'WriteError', 'write_error',
-           'writing', 'atomic_write', 'write_json', 'read_json', 'move_aside', 'RunCache']
+           'writing', 'atomic_write', 'write_json', 'read_json', 'move_aside', 'file_lock', 'RunCache']
 
 # %% ../nbs/08_cache.ipynb #89008eae
 class CacheError(ValueError):
@@ -167,7 +167,7 @@ def move_aside(path:str|Path) -> Path:
 
 # %% ../nbs/08_cache.ipynb #4766e50b
 @contextmanager
-def _locked(path, wait=True, poll=0.2, timeout=None):
+def file_lock(path, wait=True, poll=0.2, timeout=None):
     "Hold an exclusive flock on `path`: yields True when held, False when it is busy and `wait` is False."
     with writing(Path(path).parent): fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -238,7 +238,7 @@ class RunCache:
         if res is not None: return res
         d = self.dir(config)
         with writing(self.root): d.mkdir(exist_ok=True)
-        with _locked(d / '.lock', wait, poll, timeout) as held:
+        with file_lock(d / '.lock', wait, poll, timeout) as held:
             if not held: return None
             try: res = _result(d)                        # finished by another runner while we waited
             except DamagedFile as e: _warn_damaged(e, d / 'result.json'); res = None
@@ -266,4 +266,4 @@ class RunCache:
             if _result(d) is not None: return 'finished'
         except DamagedFile: return 'damaged'
         if not (d / '.lock').exists(): return 'new'
-        with _locked(d / '.lock', wait=False) as held: return 'partial' if held else 'running'
+        with file_lock(d / '.lock', wait=False) as held: return 'partial' if held else 'running'

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 import emm_nb
 from . import executors as ex
-from .cache import write_json, read_json, move_aside, canonical_json, run_id, DamagedFile, _locked
+from .cache import write_json, read_json, move_aside, canonical_json, run_id, DamagedFile, file_lock
 from .data import data_root, DataError
 from .params import check_params, PARAMS, COMMON
 from .presets import PRESETS, StudyError, get_preset
@@ -195,7 +195,7 @@ def notebook_task(task:dict, # factor, nb, dir, params: one experiment notebook 
                  ) -> dict:
     "Execute one experiment notebook, in this process, a pool worker or a cluster job; returns its status. A failing run keeps the previous results. Two runners on one study folder take turns (a lock per experiment folder): one that finds the notebook done by the other meanwhile skips it."
     t0, d = time.time(), Path(task['dir'])
-    with _locked(d / '.lock'):
+    with file_lock(d / '.lock'):
         if _done(d, task['params']): return dict(status='skipped', device=device, pid=os.getpid(), wall_s=time.time() - t0)
         return _execute(task, device, t0)
 
@@ -378,7 +378,7 @@ SUMMARY_FILES = ('summary.json', 'summary.csv', 'summary.ipynb')
 def _summary(out:Path, status:dict, log) -> None:
     "The summary files and notebook from every verified results.json; if it cannot be made, none is left that is older than the results. It holds every experiment folder's lock meanwhile, so another runner's notebook cannot move a result aside under it."
     with contextlib.ExitStack() as locks:
-        for d in sorted(p.parent for p in out.glob('*/.lock')): locks.enter_context(_locked(d / '.lock'))
+        for d in sorted(p.parent for p in out.glob('*/.lock')): locks.enter_context(file_lock(d / '.lock'))
         _summarise(out, status, log)
 
 def _summarise(out:Path, status:dict, log) -> None:
