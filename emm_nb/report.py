@@ -406,6 +406,7 @@ def brief_table(res:dict) -> str:
     for name, r in res.items():
         s = [x for x in r['settings'] if x.get('kind') != 'note']
         t = [x for x in r['settings'] if x.get('verdict')]
+        if not s: continue   # an experiment of no EMM or ratio (gap, ELS): the README states its figures in prose
         lines.append(f"| {name.replace('_', ' ')} | " + '; '.join(f"{x['setting']}: {setting_text(x)}" + (f" at N = {x['n']}" if x.get('n') else '') for x in s)
                      + ' | ' + '; '.join(f"{x['setting']}: {x['verdict']}" for x in t) + f" | {r['direction']} |")
     return '\n'.join(lines)

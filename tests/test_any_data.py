@@ -1,6 +1,6 @@
 """The study on data sets other than CIFAR-10 (issue "Any data set"): `emm_study` on an MNIST-format folder and on an
 image folder, data identity in the run ids, and the request errors, each asserting its message."""
-import gzip, json, struct
+import gzip, json, shutil, struct, sys
 from pathlib import Path
 import numpy as np
 import pytest
@@ -68,6 +68,21 @@ def test_smoke_study_on_image_folder(flat_dir, tmp_path):
     assert set(res) == {'label_classes', 'weight_decay', 'gap', 'els'} and {r['data'] for r in res.values()} == {str(flat_dir)}
     cfg = json.loads(next((out / 'runs').glob('*/config.json')).read_text())
     assert cfg['data']['name'] == f'folder:{flat_dir}' and cfg['data']['size'] == 16 and cfg['classes'] is None
+    # the README's results table is written from a study's results (tools/save_outputs.py), the rest of the page kept
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'tools'))
+    from save_outputs import readme_table
+    from emm_nb.report import brief_table, load_results
+    home = tmp_path / 'index.ipynb'; shutil.copy(Path(__file__).resolve().parent.parent / 'nbs' / 'index.ipynb', home)
+    before = [''.join(c['source']) for c in json.loads(home.read_text())['cells']]
+    assert readme_table(out, home)
+    after = [''.join(c['source']) for c in json.loads(home.read_text())['cells']]
+    table = brief_table(load_results(out))
+    changed = [k for k, (a, b) in enumerate(zip(before, after)) if a != b]
+    assert len(changed) == 1 and table in after[changed[0]] and len(before) == len(after)
+    assert [l for l in after[changed[0]].split('\n') if l.startswith('| ')][1:] == table.split('\n')[2:]   # only the new rows
+    assert '| weight decay |' in table and '| gap |' not in table                 # gap and ELS have no EMM row: prose only
+    strip = lambda t: [l for l in t.split('\n') if not l.startswith('|')]
+    assert strip(before[changed[0]]) == strip(after[changed[0]])                 # every other line of the cell kept
 
 
 def test_data_identity_in_run_ids(mnist_dir, tmp_path):
