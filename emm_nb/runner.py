@@ -25,7 +25,7 @@ from .sources import DATASETS, FIT_RULES
 __all__ = ['NBS', 'EXPERIMENTS', 'HEADLINE', 'GROUPS', 'SUMMARY', 'RUNNER_PARAMS', 'NEEDS', 'RESULTS_KEYS', 'SUMMARY_FILES',
            'notebooks_dir', 'notebook', 'notebook_params', 'check_request', 'usable', 'check_data', 'run_cost',
            'planned', 'plan_runs', 'check_plans', 'train_task', 'check_runs', 'check_output', 'run_notebook',
-           'verified', 'notebook_task', 'check_dataset', 'choose_factors', 'run_study', 'main']
+           'verified', 'notebook_task', 'run_label', 'check_dataset', 'choose_factors', 'run_study', 'main']
 
 # %% ../nbs/09d_runner.ipynb #9db507a3
 def notebooks_dir() -> Path:
@@ -269,6 +269,20 @@ def _notebook_tasks(todo:list, out:Path, preset:str, params:dict, device, log, d
         tasks.append(dict(factor=f, nb=str(nb), dir=str(d.resolve()), params=p, device=device, i=i, of=len(todo)))
     return tasks, status
 
+def run_label(cfg:dict, base:dict) -> str:
+    "A run in the study's log: N, resolution, training seed, and what sets it apart from `base` (the preset's baseline run at that N and resolution)."
+    def short(v):   # a skip mask as 1s and 0s, a dict as its items, anything else cut at 24 characters
+        if isinstance(v, list) and v and all(isinstance(x, bool) for x in v): return ''.join('01'[x] for x in v)
+        if isinstance(v, dict): return ' '.join(f"{k}={short(x)}" for k, x in v.items() if x is not None)
+        return s if len(s := str(v)) <= 24 else s[:21] + '...'
+    d = [f"{k}={short(v)}" for k, v in cfg.items() if k not in ('n', 'res', 'budget', 'train') and v != base.get(k)]
+    t, bt = cfg['train'], base['train']
+    for k, v in t.items():
+        if k == 'seed' or v == bt.get(k): continue
+        if isinstance(v, dict) and isinstance(bt.get(k), dict): d += [f"{kk}={short(vv)}" for kk, vv in v.items() if vv != bt[k].get(kk)]
+        else: d.append(f"{k}={short(v)}")
+    return f"N={cfg['n']} {cfg['res']}x{cfg['res']} seed {t['seed']}" + (f" ({', '.join(d)})" if d else '')
+
 def _train_planned(preset, factors, params, out, executor, device, devices, slurm, log, data=None, counts:dict|None=None) -> dict:
     "Step 2: every run the experiments need, trained once; returns (and keeps in `counts` as they finish) the runs trained, reused and failed."
     cache = (out / 'runs').resolve()
@@ -279,8 +293,12 @@ def _train_planned(preset, factors, params, out, executor, device, devices, slur
     log(f"training {len(runs)} run(s) on {where} ({counts['reused']} reused from the cache)")
     settings = run_settings(preset)
     tasks = [dict(config=c, cache=str(cache), settings=settings, i=i, of=len(runs)) for i, c in enumerate(runs, 1)]
+    study = Study(preset, cache, progress=False, data=data) if runs else None
+    def base(c):   # the baseline run of the same N and resolution; the run itself where there is none (e.g. N not divisible by C)
+        try: return study.config(c['n'], res=c['res'])
+        except StudyError: return c
     def done(_, t, r):
-        c = t['config']; what = f"[run {t['i']}/{t['of']}] N={c['n']} {c['res']}x{c['res']} seed {c['train']['seed']}"
+        c = t['config']; what = f"[run {t['i']}/{t['of']}] " + run_label(c, base(c))
         counts[{'ok': 'trained', 'reused': 'reused'}.get(r['status'], 'failed')] += 1
         log(f"{what}: " + (f"{r['ratio']:.1%} in {r['wall_s']:.0f} s" if r['status'] == 'ok' else
                            f"{r['ratio']:.1%}, finished meanwhile by another runner on this cache" if r['status'] == 'reused' else
