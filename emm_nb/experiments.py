@@ -237,7 +237,7 @@ class Experiment:
         self.preset, self.eps, self.data = self.study.preset['name'], eps, data_name(self.study.dataset)
         self.arms, self.wall = plan(factor, self.study, **{k: v for k, v in params.items() if v is not None}), 0.
         self.about = self.study.preset['about'].replace('CIFAR-10', self.data) if data is not None else self.study.preset['about']
-        self.finding, self.figures, self.runs = '', [], {}
+        self.finding, self.legend, self.figures, self.runs = '', '', [], {}
 
     def measure(self, arms:list|None=None) -> dict:
         "Every planned run, trained if missing: {label: {N: result}} (kept for the page's run table)."
@@ -255,9 +255,11 @@ class Experiment:
         return page_verdicts(factor_rows(self.factor, runs, {k: values[k] for k in runs}, self.study, self.arms))
 
     def save(self, rows:list, text:str='', agrees='auto', # 'auto': from the settings' verdicts (`agrees_from`); or the page's own (None where the test cannot speak, e.g. a stand-in)
+             legend:str='', # what the figure's labels mean, shown under it (not in the finding)
              **extra) -> str:
         "Compose the finding, result first (each setting's EMM, the verdicts, the page's `text`, the paper's direction, then what produced the numbers) and write results.json."
         if agrees == 'auto': agrees = agrees_from(rows)
+        self.legend = legend
         e = emm_sentence(rows)
         d = DIRECTION.get(self.factor)
         paper = d and (f"{d[0].upper()}{d[1:]}." if d.startswith('beyond the paper') else f"The paper: {d}.")
@@ -274,10 +276,11 @@ class Experiment:
         return p
 
     def show(self, figure:int=0):
-        "The top of the page: the finding, then the figure."
+        "The top of the page: the finding, then the figure (with its legend, if the page gave one)."
         from IPython.display import display, Markdown, Image
         display(Markdown('**Finding.** ' + self.finding))
         if self.figures: display(Image(filename=str(self.figures[figure])))
+        if self.figures and self.legend: display(Markdown(f'<small>{self.legend}</small>'))
 
     def show_figure(self, name:str):
         "Another of the page's figures (saved by `figure`), in its own section."

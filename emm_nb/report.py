@@ -4,7 +4,7 @@
 
 # %% ../nbs/09b_report.ipynb #b0000003
 from __future__ import annotations
-import csv, html, math
+import csv, html, math, re
 from pathlib import Path
 import numpy as np
 from .cache import write_json, read_json, atomic_write
@@ -420,7 +420,9 @@ def emm_sentence(rows:list) -> str:
     q = [r for r in rows if r.get('kind') != 'note' and r.get('n') is not None]
     return ' '.join(s for s in (
         e and "EMM at 90 % [95 % interval]: " + '; '.join(f"{r['setting']} {r['text']}{el(r)}" for r in e) + '.',
-        q and "Memorization ratio [Wilson 95 %]: " + '; '.join(f"{r['setting']} {setting_text(r)} at N = {r['n']}" for r in q) + '.') if s)
+        q and (f"Memorization ratio at N = {q[0]['n']} [Wilson 95 %]: " + '; '.join(f"{r['setting']} {setting_text(r)}" for r in q)
+               if len({r['n'] for r in q}) == 1 else    # one N for all: said once
+               "Memorization ratio [Wilson 95 %]: " + '; '.join(f"{r['setting']} {setting_text(r)} at N = {r['n']}" for r in q)) + '.') if s)
 
 def setup_sentence(study) -> str:
     "What produced a page's numbers, in one short clause (the page's details and the summary state the budget in full): the preset, its budget per run and the training seeds."
@@ -431,7 +433,7 @@ def setup_sentence(study) -> str:
             f"seed{'s' * (len(more) > 1)} {', '.join(map(str, more))} at N = {'/'.join(map(str, s['ns']))}")
 
 _WORDS = {'agrees': "agrees with the paper's direction", 'opposite': "opposite to the paper's direction",
-          'budget-bound': "a difference, but on budget-bound EMMs: no direction claimed"}
+          'budget-bound': "a difference, but on budget-bound EMMs (no direction claimed)"}
 
 def page_verdicts(rows:list, alpha:float=0.05) -> list:
     "One page's verdicts: `verdicts` over this experiment's tests alone (Holm over the page; the summary adjusts over the whole study)."
@@ -439,13 +441,20 @@ def page_verdicts(rows:list, alpha:float=0.05) -> list:
     return rows
 
 def verdict_sentence(rows:list) -> str:
-    "The tests of a page's settings against its reference, in words, with their verdicts."
+    "The tests of a page's settings against its reference, in words: the settings grouped by verdict, each with its difference and Holm-adjusted p."
     t = [r for r in rows if r.get('test') and r.get('verdict')]
     if not t: return ''
-    return (f"Against {t[0]['test']['reference']} at equal N ({len(t)} test{'s' * (len(t) > 1)}, p Holm-adjusted over this page; "
-            "the summary adjusts over the whole study): "
-            + '; '.join(f"{r['setting']} {100 * r['test']['diff']:+.1f} points (p = {r['test']['p_holm']:.2g}): {_WORDS.get(r['verdict'], r['verdict'])}"
-                        for r in t) + '.')
+    groups = {}   # verdict (without its detectable size) -> [(row, detectable points or None)], in the page's order
+    for r in t:
+        m = re.fullmatch(r'(.*) \(detects (\d+) points\)', r['verdict'])
+        groups.setdefault(m.group(1) if m else r['verdict'], []).append((r, int(m.group(2)) if m else None))
+    def words(v, items):
+        d = sorted({k for _, k in items if k is not None})
+        return _WORDS.get(v, v) + (f" (detects {d[0]}{'-' + str(d[-1]) if len(d) > 1 else ''} points)" if d else '')
+    def each(r): return f"{r['setting']} ({100 * r['test']['diff']:+.1f} points, p = {r['test']['p_holm']:.2g})"
+    def join(xs): return xs[0] if len(xs) == 1 else ', '.join(xs[:-1]) + ' and ' + xs[-1]
+    return (f"Tested against {t[0]['test']['reference']} at equal N ({len(t)} test{'s' * (len(t) > 1)}, Holm over this page): "
+            + '; '.join(f"{words(v, items)}: {join([each(r) for r, _ in items])}" for v, items in groups.items()) + '.')
 
 def agrees_from(rows:list) -> bool|None:
     "The page's agreement with the paper from its verdicts: False if any setting reads opposite, True if every setting with a published direction agrees, else None (no detectable effect, or budget-bound)."
