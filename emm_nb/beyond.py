@@ -222,9 +222,8 @@ def els_finding(stats:dict, res:dict, one:dict, base:list) -> str:
     return (f"The median over {r0['k']} seeds of the Pearson r between a machine's sample and the network's from the same seed is "
             f"{rs('els')} for the ELS machine, {rs('ls')} for the LS machine and {rs('opt')} for the optimum, over N = "
             f"{', '.join(l.removeprefix('N = ') for l in stats)}; the machine's sample has the network sample's nearest training image for "
-            f"{same('els')} of seeds (ELS), {same('ls')} (LS), {same('opt')} (optimum). The networks here memorize most of their tens of "
-            "images, so this is not Kamb & Ganguli's regime (whole data sets, networks that generalize): the ELS regime page compares in theirs. "
-            "Their figures label the statistic r²; their evaluation code takes the median Pearson r, as here.")
+            f"{same('els')} of seeds (ELS), {same('ls')} (LS), {same('opt')} (optimum). These networks memorize; Kamb & Ganguli's "
+            "generalize (whole data sets): the ELS regime page compares in their regime.")
 
 def els_page(exp, runs:dict, # the ELS experiment and its measure()
              calibration:int|None=None, samples:int|None=None, # calibration and test seeds (None: the preset's)
