@@ -399,6 +399,11 @@ def plot_forest(res:dict, # from `load_results`, with verdicts (`verdicts`)
 
 
 # %% ../nbs/09b_report.ipynb #b0000020
+def _untested(r:dict) -> str:
+    "Why a page's verdict cannot speak to the paper's direction (a stand-in source, a budget-bound fall with N), where its direction does not say so already."
+    why, d = r.get('na_reason'), r.get('direction') or ''
+    return f" ({why})" if why and not d.startswith(('not verified', 'beyond the paper')) else ''
+
 def brief_table(res:dict) -> str:
     "The README's results table: one line per experiment, each setting's EMM (or ratio) and each tested setting's verdict, beside the paper's direction."
     verdicts(res)
@@ -408,7 +413,7 @@ def brief_table(res:dict) -> str:
         t = [x for x in r['settings'] if x.get('verdict')]
         if not s: continue   # an experiment of no EMM or ratio (gap, ELS): the README states its figures in prose
         lines.append(f"| {name.replace('_', ' ')} | " + '; '.join(f"{x['setting']}: {setting_text(x)}" + (f" at N = {x['n']}" if x.get('n') else '') for x in s)
-                     + ' | ' + '; '.join(f"{x['setting']}: {x['verdict']}" for x in t) + f" | {r['direction']} |")
+                     + ' | ' + '; '.join(f"{x['setting']}: {x['verdict']}" for x in t) + f" | {r['direction']}{_untested(r)} |")
     return '\n'.join(lines)
 
 
