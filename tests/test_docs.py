@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 import pytest
+from emm_nb.runner import EXPERIMENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT/'nbs'
@@ -270,7 +271,6 @@ def test_build_machine_check_catches():
 def test_experiments_in_the_papers_order(site):
     """The navbar's Experiments opens the experiments index and Results the summary; the index and the sidebar list
     every experiment once, in `emm_nb.runner.EXPERIMENTS`' order (the paper's, then the two beyond it)."""
-    from emm_nb.runner import EXPERIMENTS
     _, pages, _ = site
     want = [f"experiments/{f}/{f}.html" for f in EXPERIMENTS]
     home = pages['index.html']
@@ -286,6 +286,27 @@ def test_experiments_in_the_papers_order(site):
     side = html[html.index('id="quarto-sidebar"'):]
     order = sorted(want, key=lambda p: side.find(f'href="{p}"'))
     assert all(f'href="{p}"' in side for p in want) and order == want, f"sidebar order: {order}"
+
+
+FIRST_SCREEN = 1100   # characters of text above the figure: ~75 per line of the 640 px column, the finding ~360 px down an 800 px screen
+
+def first_screen_text(html_text:str) -> str|None:
+    "The text of a page's content between its title block and its first figure (None: no figure)."
+    import html as H
+    main = html_text[html_text.index('<main'):]
+    if '<img' not in main: return None
+    above = re.sub(r'<header.*?</header>', '', main[:main.index('<img')], flags=re.S)
+    return re.sub(r'\s+', ' ', H.unescape(re.sub(r'<[^>]+>', ' ', above))).strip()
+
+@pytest.mark.parametrize('factor', list(EXPERIMENTS))
+def test_experiment_page_opens_with_its_finding_and_figure(site, factor):
+    """Every experiment page shows its finding and its figure on the first screen at 1280 px (checked in headless
+    Chromium): the finding comes first, and the text above the figure stays within FIRST_SCREEN characters."""
+    name = f"experiments/{factor}/{factor}.html"
+    text = first_screen_text((site[0]/name).read_text(encoding='utf-8'))
+    assert text is not None, f"{name}: no figure"
+    assert text.startswith('Finding.'), f"{name} opens with {text[:80]!r}, not its finding"
+    assert len(text) <= FIRST_SCREEN, f"{name}: {len(text)} characters above the figure (at most {FIRST_SCREEN}): {text[:200]}..."
 
 
 # ---------------------------------------------------------------- what the renderer adds for narrow pages
