@@ -4,7 +4,7 @@
 
 # %% ../nbs/09b_report.ipynb #b0000003
 from __future__ import annotations
-import csv, html, math, re
+import csv, html, math
 from pathlib import Path
 import numpy as np
 from .cache import write_json, read_json, atomic_write
@@ -449,17 +449,17 @@ def verdict_sentence(rows:list) -> str:
     "The tests of a page's settings against its reference, in words: the settings grouped by verdict, each with its difference and Holm-adjusted p."
     t = [r for r in rows if r.get('test') and r.get('verdict')]
     if not t: return ''
-    groups = {}   # verdict (without its detectable size) -> [(row, detectable points or None)], in the page's order
-    for r in t:
-        m = re.fullmatch(r'(.*) \(detects (\d+) points\)', r['verdict'])
-        groups.setdefault(m.group(1) if m else r['verdict'], []).append((r, int(m.group(2)) if m else None))
-    def words(v, items):
-        d = sorted({k for _, k in items if k is not None})
-        return _WORDS.get(v, v) + (f" (detects {d[0]}{'-' + str(d[-1]) if len(d) > 1 else ''} points)" if d else '')
+    NONE = 'no detectable effect'   # its size (what the design detects) differs per setting: one group, the range of sizes
+    groups = {}                     # verdict -> its rows, in the page's order
+    for r in t: groups.setdefault(NONE if r['verdict'].startswith(NONE) else r['verdict'], []).append(r)
+    def words(v, rows):
+        if v != NONE: return _WORDS.get(v, v)
+        d = sorted({round(100 * r['test']['detectable']) for r in rows})
+        return f"{NONE} (detects {d[0]}{'-' + str(d[-1]) if len(d) > 1 else ''} points)"
     def each(r): return f"{r['setting']} ({100 * r['test']['diff']:+.1f} points, p = {r['test']['p_holm']:.2g})"
     def join(xs): return xs[0] if len(xs) == 1 else ', '.join(xs[:-1]) + ' and ' + xs[-1]
     return (f"Tested against {t[0]['test']['reference']} at equal N ({len(t)} test{'s' * (len(t) > 1)}, Holm over this page): "
-            + '; '.join(f"{words(v, items)}: {join([each(r) for r, _ in items])}" for v, items in groups.items()) + '.')
+            + '; '.join(f"{words(v, rows)}: {join([each(r) for r in rows])}" for v, rows in groups.items()) + '.')
 
 def agrees_from(rows:list) -> bool|None:
     "The page's agreement with the paper from its verdicts: False if any setting reads opposite, True if every setting with a published direction agrees, else None (no detectable effect, or budget-bound)."
